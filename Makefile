@@ -1,0 +1,38 @@
+# `make run` starts Hondana; `make test` runs the whole test suite. Both create the
+# virtualenv and install what they need first.
+PYTHON ?= $(shell scripts/find-python)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 3000
+
+.PHONY: run test lint bench clean-data
+
+$(VENV)/.runtime: requirements.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.12+ not found" >&2; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.runtime
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py hondana_init
+	HOST=$(HOST) PORT=$(PORT) $(PY) manage.py serve
+
+test: $(VENV)/.dev
+	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+bench: $(VENV)/.dev
+	$(PY) -m bench
+
+clean-data:
+	rm -rf .test-data

@@ -1,0 +1,73 @@
+"""One exception handler that gives every API failure LANraragi's JSON shape."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import Http404
+from django.http import HttpResponse
+from rest_framework import exceptions as drf
+
+from archives.api.params import ParamError
+from archives.api.render import json_response
+from archives.api.responses import not_found
+from archives.api.responses import server_error
+from archives.api.responses import unauthorized
+from archives.api.responses import unknown_archive
+from archives.api.responses import validation_error
+from archives.exceptions import ArchiveNotFound
+from archives.exceptions import Locked
+from archives.exceptions import UploadRejected
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """Carries a finished reply out of a view."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+class NotAuthenticated(Exception):
+    pass
+
+
+def _operation(context: dict[str, Any]) -> str:
+    view = context.get("view")
+    request = context.get("request")
+    ops = getattr(view, "operations", {}) or {}
+    method = getattr(request, "method", "GET")
+    return str(ops.get(method, ops.get("GET", "")))
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
+    if isinstance(exc, ApiError):
+        return exc.response
+    if isinstance(exc, ParamError):
+        return validation_error(exc.message, exc.path)
+    if isinstance(exc, NotAuthenticated):
+        return unauthorized(nofun=False)
+    if isinstance(exc, Locked):
+        return json_response(
+            {"operation": _operation(context), "success": 0, "error": f"Locked resource: {exc.resource}."}, 423
+        )
+    if isinstance(exc, ArchiveNotFound):
+        return unknown_archive(_operation(context))
+    if isinstance(exc, UploadRejected):
+        body: dict[str, Any] = {"operation": "upload", "success": 0, "error": exc.message}
+        if exc.arcid:
+            body["id"] = exc.arcid
+        return json_response(body, exc.status)
+    if isinstance(exc, drf.UnsupportedMediaType):
+        request = context.get("request")
+        content_type = (getattr(request, "content_type", "") or "").split(";")[0].strip()
+        return validation_error(f"Expected multipart/form-data - got {content_type}.", "/body")
+    if isinstance(exc, drf.ParseError):
+        return validation_error("Missing property.", "/body")
+    if isinstance(exc, (drf.MethodNotAllowed, Http404, drf.NotFound)):
+        return not_found()
+    logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
+    return server_error()

@@ -1,0 +1,57 @@
+"""Gatekeeping shared by every /api/ route: No-Fun mode, CORS, and JSON errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.http import HttpRequest
+from django.http import HttpResponse
+
+from archives.api.auth import is_authenticated
+from archives.api.render import json_response
+from archives.api.responses import not_found
+from archives.api.responses import server_error
+from archives.api.responses import unauthorized
+from archives.config import get_config
+
+logger = logging.getLogger(__name__)
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, OPTIONS, POST, DELETE, PUT",
+    "Access-Control-Allow-Headers": "Authorization",
+}
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith("/api/") or path == "/api" or path == "/search"
+
+
+class ApiGateMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not is_api_path(request.path):
+            return self.get_response(request)
+        config = get_config()
+        if request.method == "OPTIONS":
+            # CORS preflight: always allowed, never behind auth.
+            response = json_response({"methods": CORS_HEADERS["Access-Control-Allow-Methods"]})
+        elif config.nofunmode and not is_authenticated(request):
+            response = unauthorized(nofun=True)
+        else:
+            response = self.get_response(request)
+            if response.status_code == 404 and not response.get("Content-Type", "").startswith("application/json"):
+                response = not_found()
+        if config.enablecors:
+            for name, value in CORS_HEADERS.items():
+                response[name] = value
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_api_path(request.path):
+            return None
+        logger.exception("Unhandled error on %s %s", request.method, request.path, exc_info=exception)
+        return server_error()

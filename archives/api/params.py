@@ -1,0 +1,97 @@
+"""Request parameter checks with the messages of LANraragi's OpenAPI validator.
+
+Parameters are read from the query string or a form body, whichever has them, as
+LANraragi does (clients PUT form bodies where the spec says query).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_INTEGER = re.compile(r"-?(0|[1-9]\d*)")
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False, "": False}
+
+
+class ParamError(Exception):
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+
+def raw_param(request: Any, name: str) -> str | None:
+    """A parameter from the query string, else from a parsed form body."""
+    value = request.query_params.get(name) if hasattr(request, "query_params") else request.GET.get(name)
+    if value is not None:
+        return str(value)
+    data = getattr(request, "data", None)
+    if data is not None and hasattr(data, "get"):
+        try:
+            value = data.get(name)
+        except AttributeError:
+            return None
+        if value is not None and not hasattr(value, "read"):
+            return str(value)
+    return None
+
+
+def arcid(value: str, path: str = "/id") -> str:
+    """Archive IDs are length-checked only (40), like LANraragi's spec."""
+    n = len(value)
+    if n < 40:
+        raise ParamError(f"String is too short: {n}/40.", path)
+    if n > 40:
+        raise ParamError(f"String is too long: {n}/40.", path)
+    return value
+
+
+def integer(
+    request: Any, name: str, *, required: bool = False, minimum: int | None = None, default: int | None = None
+) -> int | None:
+    raw = raw_param(request, name)
+    if raw is None:
+        if required:
+            raise ParamError("Missing property.", f"/{name}")
+        return default
+    return parse_integer(raw, name, minimum=minimum)
+
+
+def parse_integer(raw: str, name: str, *, minimum: int | None = None) -> int:
+    if not _INTEGER.fullmatch(raw):
+        raise ParamError("Expected integer - got string.", f"/{name}")
+    value = int(raw)
+    if minimum is not None and value < minimum:
+        raise ParamError(f"{value} < minimum({minimum})", f"/{name}")
+    return value
+
+
+def boolean(request: Any, name: str, *, default: bool = False, enum: bool = False) -> bool:
+    """`true false 1 0` or empty (false); with `enum`, only `true`/`false` (no_fallback)."""
+    raw = raw_param(request, name)
+    if raw is None:
+        return default
+    if enum:
+        if raw not in ("true", "false"):
+            raise ParamError("Not in enum list: true, false.", f"/{name}")
+        return raw == "true"
+    if raw not in _BOOLEANS:
+        raise ParamError("Expected boolean - got string.", f"/{name}")
+    return _BOOLEANS[raw]
+
+
+def truthy(request: Any, name: str) -> bool:
+    """Undocumented flags (`force` on progress) only need to be non-empty and not 0."""
+    raw = raw_param(request, name)
+    return raw is not None and raw not in ("", "0")
+
+
+def string(request: Any, name: str, *, required: bool = False, min_length: int = 0) -> str | None:
+    raw = raw_param(request, name)
+    if raw is None:
+        if required:
+            raise ParamError("Missing property.", f"/{name}")
+        return None
+    if len(raw) < min_length:
+        raise ParamError(f"String is too short: {len(raw)}/{min_length}.", f"/{name}")
+    return raw

@@ -1,0 +1,80 @@
+"""Binary replies with HTTP Range support (206, 416), streamed, never read whole."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from collections.abc import Iterator
+from typing import IO
+
+from django.http import FileResponse
+from django.http import HttpRequest
+from django.http import HttpResponse
+from django.http import StreamingHttpResponse
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+CHUNK = 256 * 1024
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
+    """(start, end inclusive) for a single satisfiable range; None if absent or
+    unparseable (serve everything); False if unsatisfiable (416)."""
+    match = _RANGE.match(header.strip())
+    if not match:
+        return None
+    first, last = match.groups()
+    if first == "" and last == "":
+        return None
+    if first == "":
+        length = int(last)
+        if length == 0:
+            return False
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if start >= size or end < start:
+        return False
+    return start, min(end, size - 1)
+
+
+def _stream(opener: Callable[[], IO[bytes]], start: int, length: int) -> Iterator[bytes]:
+    with opener() as fh:
+        fh.seek(start)
+        left = length
+        while left > 0:
+            chunk = fh.read(min(CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            yield chunk
+
+
+def ranged_file_response(
+    request: HttpRequest,
+    *,
+    opener: Callable[[], IO[bytes]],
+    size: int,
+    content_type: str,
+    etag: str | None = None,
+) -> HttpResponse:
+    headers = {"Accept-Ranges": "bytes"}
+    if etag:
+        headers["ETag"] = etag
+    selected = parse_range(request.headers.get("Range", ""), size)
+    if selected is False:
+        response = HttpResponse(status=416, content_type=content_type)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    if request.method == "HEAD":
+        response = HttpResponse(content_type=content_type, headers=headers)
+        response["Content-Length"] = str(size)
+        return response
+    if selected is None:
+        return FileResponse(opener(), content_type=content_type, headers=headers)
+    start, end = selected
+    response = StreamingHttpResponse(
+        _stream(opener, start, end - start + 1), status=206, content_type=content_type, headers=headers
+    )
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Content-Length"] = str(end - start + 1)
+    return response

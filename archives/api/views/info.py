@@ -1,0 +1,53 @@
+"""Server information and database-wide switches."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.http import HttpResponse
+from rest_framework.request import Request
+
+from archives import services
+from archives.api.base import ApiView
+from archives.api.render import json_response
+from archives.api.responses import envelope
+from archives.api.responses import xml_escape
+from archives.config import get_config
+from archives.models import Archive
+from archives.models import ServerConfig
+
+
+class InfoView(ApiView):
+    def get(self, request: Request) -> HttpResponse:
+        config = get_config()
+        counters = ServerConfig.objects.filter(pk=1).values("total_pages_read", "cache_last_cleared").first() or {}
+        return json_response(
+            {
+                "name": xml_escape(config.name),
+                "motd": xml_escape(config.motd),
+                "version": settings.HONDANA_LRR_VERSION,
+                "version_name": settings.HONDANA_LRR_VERSION_NAME,
+                "version_desc": "Hondana, a LANraragi-compatible archive server",
+                "has_password": config.enablepass,
+                "debug_mode": settings.DEBUG,
+                "nofun_mode": config.nofunmode,
+                "server_resizes_images": False,
+                "server_tracks_progress": config.server_tracks_progress,
+                "authenticated_progress": config.authprogress,
+                "archives_per_page": config.archives_per_page,
+                "total_pages_read": counters.get("total_pages_read", 0),
+                "total_archives": Archive.objects.present().count(),
+                "cache_last_cleared": counters.get("cache_last_cleared") or int(time.time()),
+                "excluded_namespaces": config.excluded_namespace_list,
+            }
+        )
+
+
+class ClearAllNewView(ApiView):
+    protected = frozenset({"DELETE"})
+    operations = {"DELETE": "clear_new_all"}
+
+    def delete(self, request: Request) -> HttpResponse:
+        services.archives_clear_new()
+        return envelope("clear_new_all", message="All archives are no longer new!")

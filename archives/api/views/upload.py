@@ -1,0 +1,43 @@
+"""PUT /api/archives/upload: a streamed multipart upload."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from rest_framework.request import Request
+
+from archives import services
+from archives.api import params
+from archives.api.base import ApiView
+from archives.api.responses import plain
+from archives.api.responses import validation_error
+from archives.exceptions import NoFileAttached
+from archives.uploads import HashedUpload
+from archives.uploads import HashingUploadHandler
+
+
+class UploadView(ApiView):
+    protected = frozenset({"PUT"})
+    operations = {"PUT": "upload"}
+
+    def initialize_request(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # Must be in place before anything reads the body.
+        request.upload_handlers = [HashingUploadHandler(request)]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def put(self, request: Request) -> HttpResponse:
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        if request.META.get("CONTENT_LENGTH", "0") in ("", "0") and not request.META.get("HTTP_TRANSFER_ENCODING"):
+            return validation_error("Missing property.", "/body")
+        if content_type != "multipart/form-data":
+            return validation_error(f"Expected multipart/form-data - got {content_type or 'none'}.", "/body")
+        upload = request.FILES.get("file")
+        if not isinstance(upload, HashedUpload):
+            raise NoFileAttached()
+        archive = services.archive_create_from_upload(
+            upload=upload,
+            checksum=params.raw_param(request, "file_checksum") or "",
+            title=params.raw_param(request, "title") or "",
+            tags=params.raw_param(request, "tags") or "",
+            summary=params.raw_param(request, "summary") or "",
+        )
+        return plain("upload", id=archive.pk)

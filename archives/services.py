@@ -1,0 +1,218 @@
+"""Writes to the archive store. Views, tasks and commands call these; nothing else
+creates, edits or deletes archives."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.db import transaction
+
+from archives import formats
+from archives.config import get_config
+from archives.exceptions import ArchiveNotFound
+from archives.exceptions import ChecksumMismatch
+from archives.exceptions import DuplicateArchive
+from archives.exceptions import DuplicateFilename
+from archives.exceptions import UnreadableArchive
+from archives.exceptions import UnsupportedExtension
+from archives.locks import write_lock
+from archives.models import Archive
+from archives.models import ArchiveTag
+from archives.models import ReadingState
+from archives.models import Tag
+from archives.storage import absolute_path
+from archives.storage import archives_storage
+from archives.storage import thumbnails_storage
+from archives.storage import upload_key
+from archives.tags import index_form
+from archives.tags import join_tags
+from archives.tags import normalize_tags
+from archives.tags import split_namespace
+from archives.uploads import EMPTY_ID
+from archives.uploads import HashedUpload
+
+logger = logging.getLogger(__name__)
+
+
+def format_limits() -> formats.Limits:
+    return formats.Limits(
+        max_members=settings.HONDANA_MAX_MEMBERS,
+        max_member_bytes=settings.HONDANA_MAX_MEMBER_BYTES,
+    )
+
+
+def archive_inspect(path: str) -> tuple[str, int]:
+    """Open a local file as an archive: (format, page count), or UnreadableArchive."""
+    try:
+        with formats.open_archive(path, limits=format_limits()) as reader:
+            return reader.format, len(reader.page_names())
+    except formats.ArchiveError as exc:
+        logger.info("Refusing unreadable archive %s: %s", path, exc)
+        raise UnreadableArchive() from exc
+
+
+def _clean_line(value: str) -> str:
+    return value.replace("\r", "").replace("\n", "").strip()
+
+
+def archive_set_tags(*, archive: Archive, tags: list[str]) -> None:
+    """Store the tag string and keep the lower-cased Tag index in step with it."""
+    archive.tags = join_tags(tags)
+    Archive.objects.filter(pk=archive.pk).update(tags=archive.tags)
+    names = {index_form(t) for t in tags}
+    if names:
+        Tag.objects.bulk_create([Tag(name=n, namespace=split_namespace(n)[0]) for n in names], ignore_conflicts=True)
+    tag_ids = set(Tag.objects.filter(name__in=names).values_list("id", flat=True)) if names else set()
+    ArchiveTag.objects.filter(archive_id=archive.pk).exclude(tag_id__in=tag_ids).delete()
+    ArchiveTag.objects.bulk_create(
+        [ArchiveTag(archive_id=archive.pk, tag_id=i) for i in tag_ids], ignore_conflicts=True
+    )
+
+
+def archive_create_from_upload(
+    *,
+    upload: HashedUpload,
+    checksum: str = "",
+    title: str = "",
+    tags: str = "",
+    summary: str = "",
+) -> Archive:
+    """Check, store and record an uploaded file (LANraragi's order of checks).
+
+    The file is only moved into the archives storage once every check has passed,
+    so a refused upload leaves nothing behind.
+    """
+    if checksum and checksum.strip().lower() != upload.sha1:
+        # LANraragi compares case-sensitively, refusing a correct upper-case checksum;
+        # any case is accepted here.
+        raise ChecksumMismatch(checksum, upload.sha1)
+    key = upload_key(upload.name or "")
+    with write_lock(f"upload:{key}", ttl=600, resource=key):
+        if not formats.is_accepted_filename(key):
+            raise UnsupportedExtension(key)
+        arcid = upload.arcid
+        if upload.size == 0 or arcid == EMPTY_ID:
+            raise UnreadableArchive()
+        storage = archives_storage()
+        config = get_config()
+
+        existing = Archive.objects.filter(pk=arcid).first()
+        if existing is not None:
+            if storage.exists(existing.file) and not config.replacedupe:
+                raise DuplicateArchive(arcid)
+            archive_delete(arcid=arcid)
+        if storage.exists(key):
+            if not config.replacedupe:
+                raise DuplicateFilename(arcid)
+            other = Archive.objects.filter(file=key).first()
+            if other is not None:
+                archive_delete(arcid=other.pk)
+            else:
+                storage.delete(key)
+
+        fmt, pagecount = archive_inspect(upload.temporary_file_path())
+        name, extension = formats.split_name(key)
+        stored = storage.save(key, upload)
+        try:
+            with transaction.atomic():
+                archive = Archive.objects.create(
+                    id=arcid,
+                    title=name,
+                    filename=name,
+                    extension=extension,
+                    file=stored,
+                    format=fmt,
+                    summary="",
+                    pagecount=pagecount,
+                    size=upload.size,
+                )
+                ReadingState.objects.create(archive=archive)
+                if title.strip() and title.strip() != "0":
+                    archive.title = _clean_line(title)
+                if summary and summary != "0":
+                    archive.summary = summary
+                archive.save(update_fields=["title", "summary"])
+                tag_list = normalize_tags(tags)
+                if config.usedateadded and not any(t.lower().startswith("date_added:") for t in tag_list):
+                    tag_list.append(f"date_added:{int(time.time())}")
+                archive_set_tags(archive=archive, tags=tag_list)
+        except IntegrityError:
+            # The same content finished uploading under another name meanwhile.
+            storage.delete(stored)
+            raise DuplicateArchive(arcid) from None
+        except BaseException:
+            storage.delete(stored)
+            raise
+    return archive
+
+
+def archive_get(*, arcid: str) -> Archive:
+    """An archive whose file is present; a record whose file has gone counts as absent."""
+    archive = Archive.objects.filter(pk=arcid).first()
+    if archive is None or archive.missing:
+        raise ArchiveNotFound(arcid)
+    if not archives_storage().exists(archive.file):
+        Archive.objects.filter(pk=arcid).update(missing=True)
+        raise ArchiveNotFound(arcid)
+    return archive
+
+
+def archive_update_metadata(
+    *, arcid: str, title: str | None = None, tags: str | None = None, summary: str | None = None
+) -> Archive:
+    """PUT /metadata: an empty title is ignored, empty tags clear, summary is verbatim."""
+    with write_lock(f"archive-write:{arcid}", resource=arcid):
+        archive = archive_get(arcid=arcid)
+        with transaction.atomic():
+            fields = []
+            if title is not None and _clean_line(title):
+                archive.title = _clean_line(title)
+                fields.append("title")
+            if summary is not None:
+                archive.summary = summary
+                fields.append("summary")
+            if fields:
+                archive.save(update_fields=[*fields, "updated_at"])
+            if tags is not None:
+                archive_set_tags(archive=archive, tags=normalize_tags(tags))
+    return archive
+
+
+def thumbnails_delete(*, arcid: str) -> None:
+    storage = thumbnails_storage()
+    shard = arcid[:2]
+    try:
+        _, files = storage.listdir(f"{shard}/{arcid}")
+    except (FileNotFoundError, NotADirectoryError):
+        files = []
+    for name in files:
+        storage.delete(f"{shard}/{arcid}/{name}")
+    storage.delete(f"{shard}/{arcid}.jpg")
+
+
+def archive_delete(*, arcid: str) -> str | None:
+    """Remove the file, its thumbnails and the record; return where the file was, or None."""
+    archive = Archive.objects.filter(pk=arcid).first()
+    if archive is None:
+        return None
+    storage = archives_storage()
+    location = absolute_path(storage, archive.file)
+    storage.delete(archive.file)
+    thumbnails_delete(arcid=arcid)
+    archive.delete()
+    return location
+
+
+def archive_set_new(*, arcid: str, isnew: bool) -> Archive:
+    archive = Archive.objects.filter(pk=arcid, missing=False).first()
+    if archive is None:
+        raise ArchiveNotFound(arcid)
+    ReadingState.objects.filter(archive_id=arcid, user__isnull=True).update(isnew=isnew)
+    return archive
+
+
+def archives_clear_new() -> int:
+    return ReadingState.objects.filter(user__isnull=True, isnew=True).update(isnew=False)

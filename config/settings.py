@@ -1,0 +1,252 @@
+"""Hondana's only settings module. Every value comes from the environment.
+
+Defaults are the embedded, single-machine setup: SQLite and files under ./data and
+a Celery broker on the filesystem. Setting DATABASE_URL and REDIS_URL moves the
+same code onto PostgreSQL and Redis; HONDANA_STORAGE=s3 moves files to an
+S3-compatible bucket. `.env.example` lists every variable.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from config.env import env_bool
+from config.env import env_int
+from config.env import env_list
+from config.env import env_path
+from config.env import env_secret
+from config.env import env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = env_path("HONDANA_DATA_DIR", BASE_DIR / "data")
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """Use DJANGO_SECRET_KEY, else a key generated once and kept under DATA_DIR."""
+    key = env_secret("DJANGO_SECRET_KEY")
+    if key:
+        return key
+    path = DATA_DIR / ".secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+# A self-hosted server is reached by LAN addresses and names nobody lists up front.
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["*"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "archives",
+    "jobs",
+    "reader",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "archives.api.middleware.ApiGateMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------
+_sqlite_path = DATA_DIR / "hondana.sqlite3"
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") or f"sqlite:///{_sqlite_path}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets the web process read while the worker writes; IMMEDIATE takes the
+        # write lock at BEGIN so two writers queue on busy_timeout instead of failing
+        # with "database is locked" half-way through a transaction.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    # A file, not :memory:, so that a Celery worker started by the integration tests
+    # opens the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-hondana.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ----------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("HONDANA_CACHE_PREFIX", "hondana"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Files ----------------------------------------------------------------------
+STORAGE_BACKEND = env_str("HONDANA_STORAGE", "local")
+if STORAGE_BACKEND == "s3":
+    _s3 = {
+        "bucket_name": env_str("S3_BUCKET", "hondana"),
+        "endpoint_url": env_str("S3_ENDPOINT_URL") or None,
+        "region_name": env_str("S3_REGION") or None,
+        "access_key": env_secret("S3_ACCESS_KEY_ID") or None,
+        "secret_key": env_secret("S3_SECRET_ACCESS_KEY") or None,
+        "default_acl": None,
+        "querystring_auth": True,
+    }
+    _archives_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**_s3, "location": "archives", "file_overwrite": False},
+    }
+    _thumbnails_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**_s3, "location": "thumbnails", "file_overwrite": True},
+    }
+elif STORAGE_BACKEND == "local":
+    _archives_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(env_path("HONDANA_CONTENT_DIR", DATA_DIR / "archives"))},
+    }
+    _thumbnails_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "thumbnails"), "allow_overwrite": True},
+    }
+else:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"HONDANA_STORAGE must be 'local' or 's3', got {STORAGE_BACKEND!r}")
+
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "media")},
+    },
+    "archives": _archives_storage,
+    "thumbnails": _thumbnails_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Uploads are always spooled to disk next to the archives (same filesystem, so the
+# final move is a rename), never held in memory.
+FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
+FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+FILE_UPLOAD_PERMISSIONS = 0o644
+
+# --- API ------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["archives.api.render.LrrJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "archives.api.errors.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "archives.api.render.IgnoreAcceptNegotiation",
+}
+
+# The raw API key and first admin password; when unset, first run generates them.
+HONDANA_API_KEY = env_secret("HONDANA_API_KEY")
+HONDANA_ADMIN_PASSWORD = env_secret("HONDANA_ADMIN_PASSWORD")
+HONDANA_ADMIN_USER = env_str("HONDANA_ADMIN_USER", "admin")
+# Version reported by /api/info: the LANraragi release whose API we speak, so that
+# clients which gate features on it enable them.
+HONDANA_LRR_VERSION = "0.9.81"
+HONDANA_LRR_VERSION_NAME = "Atomica"
+HONDANA_MAX_MEMBER_BYTES = env_int("HONDANA_MAX_MEMBER_BYTES", 256 * 1024 * 1024, minimum=1)
+HONDANA_MAX_MEMBERS = env_int("HONDANA_MAX_MEMBERS", 100_000, minimum=1)
+
+# --- Celery ---------------------------------------------------------------------
+_broker_dir = DATA_DIR / "broker"
+CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+if not REDIS_URL:
+    for _sub in ("queue", "processed", "control"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+    }
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True  # results live on Job rows
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env_int("HONDANA_TASK_TIME_LIMIT", 3600, minimum=10)
+CELERY_TASK_ALWAYS_EAGER = env_bool("HONDANA_TASKS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Auth, security, i18n ---------------------------------------------------------
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/"
+SESSION_COOKIE_AGE = 24 * 3600 * 30
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("HONDANA_BEHIND_TLS_PROXY") else None
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TZ", "UTC") or "UTC"
+USE_I18N = False
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("HONDANA_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,244 @@
+"""Archive records over the API: list, metadata, edit, delete, download, new flag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import storages
+
+from archives.locks import write_lock
+from archives.models import Archive
+from archives.models import ReadingState
+from tests.samples import cbz_bytes
+from tests.samples import upload
+
+pytestmark = pytest.mark.django_db
+
+UNKNOWN = "f" * 40
+UNKNOWN_ERROR = "This ID doesn&#39;t exist on the server."
+
+
+@pytest.fixture
+def arcid(client, auth_header) -> str:
+    r = upload(client, "Sample Book.cbz", cbz_bytes(), headers=auth_header, tags="artist:wada rco,female:glasses")
+    assert r.status_code == 200
+    return r.json()["id"]
+
+
+def test_metadata_has_every_field_with_lrr_types(client, arcid):
+    data = client.get(f"/api/archives/{arcid}/metadata").json()
+    assert set(data) == {
+        "arcid",
+        "title",
+        "filename",
+        "extension",
+        "tags",
+        "summary",
+        "isnew",
+        "pagecount",
+        "progress",
+        "lastreadtime",
+        "size",
+        "toc",
+    }
+    assert data["arcid"] == arcid
+    assert data["title"] == data["filename"] == "Sample Book"
+    assert data["extension"] == "cbz"
+    assert data["tags"].startswith("artist:wada rco,female:glasses,date_added:")
+    assert data["summary"] == ""
+    assert data["isnew"] is True
+    assert (data["pagecount"], data["progress"], data["lastreadtime"]) == (3, 0, 0)
+    assert isinstance(data["size"], int) and data["size"] > 0
+    assert data["toc"] == []
+
+
+def test_deprecated_alias_answers_the_same(client, arcid):
+    assert client.get(f"/api/archives/{arcid}").json() == client.get(f"/api/archives/{arcid}/metadata").json()
+
+
+def test_json_keys_are_sorted(client, arcid):
+    body = client.get(f"/api/archives/{arcid}/metadata").content.decode()
+    keys = [k for k in ("arcid", "extension", "filename", "isnew", "lastreadtime", "pagecount")]
+    positions = [body.index(f'"{k}"') for k in keys]
+    assert positions == sorted(positions)
+
+
+def test_unknown_id_is_the_escaped_400_envelope(client):
+    r = client.get(f"/api/archives/{UNKNOWN}/metadata")
+    assert r.status_code == 400
+    assert r.json() == {"operation": "metadata", "error": UNKNOWN_ERROR, "success": 0, "successMessage": ""}
+
+
+@pytest.mark.parametrize(
+    ("arcid", "message"), [("123", "String is too short: 3/40."), ("a" * 41, "String is too long: 41/40.")]
+)
+def test_ids_of_the_wrong_length_fail_validation(client, arcid, message):
+    r = client.get(f"/api/archives/{arcid}/metadata")
+    assert r.status_code == 400
+    assert r.json() == {"errors": [{"message": message, "path": "/id"}], "status": 400}
+
+
+def test_list_has_every_archive_and_hides_missing_files(client, auth_header, arcid):
+    other = upload(client, "Other.cbz", cbz_bytes(seed=9), headers=auth_header).json()["id"]
+    listing = client.get("/api/archives").json()
+    assert sorted(a["arcid"] for a in listing) == sorted([arcid, other])
+    assert all(isinstance(a["isnew"], bool) for a in listing)
+    storages["archives"].delete("Other.cbz")
+    assert client.get(f"/api/archives/{other}/metadata").status_code == 400
+    assert [a["arcid"] for a in client.get("/api/archives").json()] == [arcid]
+
+
+def test_put_metadata_needs_the_key(client, arcid):
+    r = client.put(f"/api/archives/{arcid}/metadata", data="title=x", content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 401
+
+
+def test_put_metadata_edits_title_tags_summary(client, auth_header, arcid):
+    r = client.put(
+        f"/api/archives/{arcid}/metadata",
+        data="title=%20New%20%22Title%22%0A&tags=a,%20b%20,a,&summary=%20keep%20me%0A",
+        content_type="application/x-www-form-urlencoded",
+        **auth_header,
+    )
+    assert r.status_code == 200
+    assert r.json() == {
+        "operation": "update_metadata",
+        "error": "",
+        "success": 1,
+        "successMessage": "Updated metadata for &quot;New &quot;Title&quot;&quot;!",
+    }
+    data = client.get(f"/api/archives/{arcid}/metadata").json()
+    assert (data["title"], data["tags"], data["summary"]) == ('New "Title"', "a,b", " keep me\n")
+
+
+def test_put_metadata_from_query_string_and_empty_rules(client, auth_header, arcid):
+    r = client.put(f"/api/archives/{arcid}/metadata?title=&tags=", **auth_header)
+    assert r.status_code == 200
+    data = client.get(f"/api/archives/{arcid}/metadata").json()
+    assert data["title"] == "Sample Book"  # an empty title is ignored
+    assert data["tags"] == ""  # empty tags clear
+
+
+def test_put_metadata_with_only_summary_is_refused(client, auth_header, arcid):
+    r = client.put(f"/api/archives/{arcid}/metadata?summary=x", **auth_header)
+    assert r.status_code == 400
+    assert r.json()["error"] == "No metadata parameters (Please supply title, tags or summary)"
+
+
+def test_put_metadata_on_unknown_id_leaves_no_ghost(client, auth_header):
+    r = client.put(f"/api/archives/{UNKNOWN}/metadata?title=x", **auth_header)
+    assert r.status_code == 400
+    assert r.json()["error"] == UNKNOWN_ERROR
+    assert not Archive.objects.filter(pk=UNKNOWN).exists()
+
+
+def test_put_metadata_while_locked_is_423(client, auth_header, arcid):
+    with write_lock(f"archive-write:{arcid}", resource=arcid):
+        r = client.put(f"/api/archives/{arcid}/metadata?title=x", **auth_header)
+    assert r.status_code == 423
+    assert r.json() == {"operation": "update_metadata", "success": 0, "error": f"Locked resource: {arcid}."}
+
+
+def test_delete_removes_file_and_record(client, auth_header, arcid):
+    path = storages["archives"].path("Sample Book.cbz")
+    assert client.delete(f"/api/archives/{arcid}").status_code == 401
+    r = client.delete(f"/api/archives/{arcid}", **auth_header)
+    assert r.status_code == 200
+    assert r.json() == {"operation": "delete_archive", "id": arcid, "filename": path, "success": 1}
+    assert not Path(path).exists()
+    assert not Archive.objects.exists() and not ReadingState.objects.exists()
+
+
+def test_delete_of_unknown_id_is_200_with_success_zero(client, auth_header):
+    r = client.delete(f"/api/archives/{UNKNOWN}", **auth_header)
+    assert r.status_code == 200
+    assert r.json() == {"operation": "delete_archive", "id": UNKNOWN, "filename": "0", "success": 0}
+
+
+def test_untagged_lists_archives_with_only_basic_tags(client, auth_header, arcid):
+    plain = upload(client, "plain.cbz", cbz_bytes(seed=3), headers=auth_header, tags="artist:x,series:y").json()["id"]
+    assert client.get("/api/archives/untagged").json() == [plain]
+    client.delete(f"/api/archives/{plain}", **auth_header)
+    assert client.get("/api/archives/untagged").json() == []
+
+
+def test_download_sends_the_file_with_ranges(client, arcid):
+    data = Path(storages["archives"].path("Sample Book.cbz")).read_bytes()
+    r = client.get(f"/api/archives/{arcid}/download")
+    assert r.status_code == 200
+    assert b"".join(r.streaming_content) == data
+    assert r["Content-Type"] == 'application/x-download;name="Sample Book.cbz"'
+    assert r["Content-Disposition"] == 'attachment;filename="Sample Book.cbz"'
+    r = client.get(f"/api/archives/{arcid}/download", HTTP_RANGE="bytes=10-19")
+    assert r.status_code == 206
+    assert b"".join(r.streaming_content) == data[10:20]
+    assert r["Content-Range"] == f"bytes 10-19/{len(data)}"
+    r = client.get(f"/api/archives/{arcid}/download", HTTP_RANGE="bytes=-5")
+    assert b"".join(r.streaming_content) == data[-5:]
+    r = client.get(f"/api/archives/{arcid}/download", HTTP_RANGE=f"bytes={len(data)}-")
+    assert r.status_code == 416
+    assert r["Content-Range"] == f"bytes */{len(data)}"
+
+
+def test_download_of_non_ascii_name_uses_rfc6266(client, auth_header):
+    arcid = upload(client, "ページ.cbz", cbz_bytes(seed=4), headers=auth_header).json()["id"]
+    r = client.get(f"/api/archives/{arcid}/download")
+    assert r.status_code == 200
+    assert "filename*=UTF-8''%E3%83%9A%E3%83%BC%E3%82%B8.cbz" in r["Content-Disposition"]
+
+
+def test_download_of_unknown_id_is_400(client):
+    r = client.get(f"/api/archives/{UNKNOWN}/download")
+    assert r.status_code == 400
+    assert r.json()["operation"] == "download_archive"
+
+
+def test_new_flag_put_is_protected_and_delete_is_public(client, auth_header, arcid):
+    r = client.delete(f"/api/archives/{arcid}/isnew")
+    assert r.status_code == 200
+    assert r.json() == {"operation": "clear_new", "id": arcid, "success": 1}
+    assert client.get(f"/api/archives/{arcid}/metadata").json()["isnew"] is False
+    assert client.put(f"/api/archives/{arcid}/isnew").status_code == 401
+    r = client.put(f"/api/archives/{arcid}/isnew", **auth_header)
+    assert r.status_code == 200 and r.json()["success"] == 1 and r.json()["operation"] == "add_new"
+    assert client.get(f"/api/archives/{arcid}/metadata").json()["isnew"] is True
+
+
+def test_new_flag_on_unknown_id_is_400(client, auth_header):
+    assert client.delete(f"/api/archives/{UNKNOWN}/isnew").status_code == 400
+    assert client.put(f"/api/archives/{UNKNOWN}/isnew", **auth_header).json()["error"] == UNKNOWN_ERROR
+
+
+def test_clear_all_new(client, auth_header, arcid):
+    upload(client, "b.cbz", cbz_bytes(seed=5), headers=auth_header)
+    assert client.delete("/api/database/isnew").status_code == 401
+    r = client.delete("/api/database/isnew", **auth_header)
+    assert r.status_code == 200
+    assert r.json()["operation"] == "clear_new_all" and r.json()["success"] == 1
+    assert not any(a["isnew"] for a in client.get("/api/archives").json())
+
+
+def test_head_works_where_get_does(client, arcid):
+    r = client.head(f"/api/archives/{arcid}/metadata")
+    assert r.status_code == 200
+    r = client.head(f"/api/archives/{arcid}/download")
+    assert r.status_code == 200 and int(r["Content-Length"]) == Archive.objects.get().size
+
+
+def test_info_reports_a_lanraragi_version_and_counts(client, arcid):
+    info = client.get("/api/info").json()
+    assert tuple(int(x) for x in info["version"].split(".")) >= (0, 9, 40)
+    assert info["total_archives"] == 1
+    for key in (
+        "has_password",
+        "nofun_mode",
+        "server_tracks_progress",
+        "authenticated_progress",
+        "debug_mode",
+        "server_resizes_images",
+    ):
+        assert isinstance(info[key], bool), key
+    for key in ("archives_per_page", "total_pages_read", "cache_last_cleared", "total_archives"):
+        assert isinstance(info[key], int), key
+    assert info["excluded_namespaces"] == ["source", "date_added"]
