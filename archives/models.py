@@ -15,7 +15,51 @@ class ArchiveQuerySet(models.QuerySet["Archive"]):
         return self.filter(missing=False)
 
 
-class Archive(models.Model):
+class TagIdsField(models.Field):
+    """The archive's Tag ids: `integer[]` on PostgreSQL, where a GIN index answers tag
+    searches (`tag_ids && ARRAY[...]`); unused NULL on SQLite, which searches through
+    the ArchiveTag index instead."""
+
+    description = "Tag ids (PostgreSQL integer[])"
+
+    def db_type(self, connection: Any) -> str:
+        return "integer[]" if connection.vendor == "postgresql" else "text"
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if value is None or connection.vendor != "postgresql":
+            return None
+        return sorted(int(v) for v in value)
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        return value if isinstance(value, list) else None
+
+
+class SearchColumnsMixin(models.Model):
+    """Columns that only exist to answer searches fast; written by services, never by hand."""
+
+    # Natural-sort key of the lower-cased title (archives.search.keys.natural_key),
+    # compared byte-wise (COLLATE "C" on PostgreSQL).
+    title_sort = models.TextField(blank=True, default="", editable=False)
+    # The lower-cased, trimmed title that title tokens are matched against.
+    title_lower = models.TextField(blank=True, default="", editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from archives.search.keys import title_keys
+
+        self.title_sort, self.title_lower = title_keys(self.search_title())
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "title_sort", "title_lower"}
+        super().save(*args, **kwargs)
+
+    def search_title(self) -> str:
+        raise NotImplementedError
+
+
+class Archive(SearchColumnsMixin):
     """One archive file. Its primary key is LANraragi's ID: SHA-1 of the first 512,000 bytes."""
 
     id = models.CharField(primary_key=True, max_length=40)
@@ -35,6 +79,13 @@ class Archive(models.Model):
     toc = models.JSONField(default=list, blank=True)
     thumbhash = models.CharField(max_length=40, blank=True, default="")
     missing = models.BooleanField(default=False, help_text="The file has gone from storage.")
+    # A row made by `manage.py generate_library`: it has no file and is never marked missing.
+    synthetic = models.BooleanField(default=False, editable=False)
+    # No tag outside LANraragi's basic namespaces (kept by services.archive_set_tags).
+    untagged = models.BooleanField(default=True, editable=False)
+    # Member of at least one tank, so hidden from grouped searches (kept by archives.tankoubons).
+    in_tank = models.BooleanField(default=False, editable=False)
+    tag_ids = TagIdsField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -42,7 +93,11 @@ class Archive(models.Model):
 
     class Meta:
         ordering = ["title"]
-        indexes = [models.Index(fields=["missing"], name="archive_missing_idx")]
+        indexes = [
+            models.Index(fields=["missing"], name="archive_missing_idx"),
+            # Counts of the base sets of a search (grouped or not) read only this index.
+            models.Index(fields=["missing", "in_tank", "untagged"], name="archive_search_flags_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.title or self.filename
@@ -50,6 +105,9 @@ class Archive(models.Model):
     @property
     def display_title(self) -> str:
         return self.title or self.filename
+
+    def search_title(self) -> str:
+        return self.display_title
 
 
 class Tag(models.Model):
@@ -171,3 +229,164 @@ class ServerConfig(models.Model):
         from archives.config import config_changed
 
         config_changed()
+
+
+class Category(models.Model):
+    """LANraragi's category: static (a list of archives and tanks) or dynamic (a saved search)."""
+
+    id = models.CharField(primary_key=True, max_length=14)
+    name = models.TextField()
+    # Non-empty makes the category dynamic.
+    search = models.TextField(blank=True, default="")
+    pinned = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_dynamic(self) -> bool:
+        return self.search != ""
+
+
+class Tankoubon(SearchColumnsMixin):
+    """An ordered group of archives shown as one item in grouped searches."""
+
+    id = models.CharField(primary_key=True, max_length=15)
+    name = models.TextField()
+    summary = models.TextField(blank=True, default="")
+    # The tank's own tags (comma string, normalised); members' tags are added when searched.
+    tags = models.TextField(blank=True, default="")
+    progress = models.PositiveIntegerField(default=0)
+    lastreadtime = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "tankoubon"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def search_title(self) -> str:
+        return self.name
+
+
+class CategoryItem(models.Model):
+    """One member of a static category: an archive or a tank. Deleting either drops the link."""
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="items")
+    archive = models.ForeignKey(Archive, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    tank = models.ForeignKey(Tankoubon, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["id"]  # insertion order, as LANraragi's JSON list
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(archive__isnull=False, tank__isnull=True) | Q(archive__isnull=True, tank__isnull=False),
+                name="categoryitem_one_target",
+            ),
+            models.UniqueConstraint(fields=["category", "archive"], name="categoryitem_archive_unique"),
+            models.UniqueConstraint(fields=["category", "tank"], name="categoryitem_tank_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["archive", "category"], name="categoryitem_archive_idx"),
+            models.Index(fields=["tank", "category"], name="categoryitem_tank_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category_id}: {self.archive_id or self.tank_id}"
+
+    @property
+    def item_id(self) -> str:
+        return self.archive_id or self.tank_id or ""
+
+
+class TankoubonArchive(models.Model):
+    tank = models.ForeignKey(Tankoubon, on_delete=models.CASCADE, related_name="members")
+    archive = models.ForeignKey(Archive, on_delete=models.CASCADE, related_name="tank_links")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["tank", "position"]
+        constraints = [models.UniqueConstraint(fields=["tank", "archive"], name="tankarchive_unique")]
+        indexes = [models.Index(fields=["archive", "tank"], name="tankarchive_archive_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.tank_id} #{self.position}: {self.archive_id}"
+
+
+class TankoubonTag(models.Model):
+    """The lower-cased index of a tank's own tags (members' tags are reached through them)."""
+
+    tank = models.ForeignKey(Tankoubon, on_delete=models.CASCADE, related_name="tag_links")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="tank_links")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tank", "tag"], name="tanktag_unique")]
+        indexes = [models.Index(fields=["tag", "tank"], name="tanktag_tag_tank_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.tank_id}: {self.tag_id}"
+
+
+class ArchiveSortValue(models.Model):
+    """Natural-sort key of the last `<namespace>:` tag of an archive, for `sortby=<namespace>`."""
+
+    archive = models.ForeignKey(Archive, on_delete=models.CASCADE, related_name="sort_values")
+    namespace = models.TextField()
+    value_sort = models.TextField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["archive", "namespace"], name="sortvalue_unique")]
+        indexes = [models.Index(fields=["namespace", "value_sort"], name="sortvalue_ns_value_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.archive_id} {self.namespace}: {self.value_sort}"
+
+
+class LibraryState(models.Model):
+    """One row: the bookmark link and the search cache generation.
+
+    Kept out of ServerConfig on purpose: the admin saves that row whole, which would
+    write an old generation back over a newer one.
+    """
+
+    bookmark_category = models.CharField(max_length=14, blank=True, default="")
+    search_generation = models.BigIntegerField(default=0)
+    cache_last_cleared = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return "Library state"
+
+
+class PendingRestore(models.Model):
+    """An uploaded backup waiting for its restore job (the database is what every worker shares)."""
+
+    payload = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Backup uploaded {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PageCacheEntry(models.Model):
+    """Pages of one slow-to-read archive (solid 7z, PDF, remote storage) unpacked
+    once into the "pagecache" storage; the least recently read are evicted."""
+
+    class State(models.TextChoices):
+        FILLING = "filling"
+        COMPLETE = "complete"
+
+    archive = models.OneToOneField(Archive, primary_key=True, on_delete=models.CASCADE, related_name="page_cache")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.FILLING)
+    pages = models.PositiveIntegerField(default=0)
+    bytes = models.BigIntegerField(default=0)
+    last_access = models.FloatField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.archive_id}: {self.pages} pages, {self.bytes} bytes ({self.state})"

@@ -78,10 +78,24 @@ BASIC_TAG_MARKERS = (
 
 
 def untagged_ids() -> list[str]:
-    """IDs of archives with no tag outside the basic set (LANraragi's definition)."""
-    out = []
-    for arcid, tags in Archive.objects.present().order_by().values_list("id", "tags").iterator(chunk_size=5000):
-        items = [t for t in (tags or "").split(",") if t.strip()]
-        if not any(not any(marker in t for marker in BASIC_TAG_MARKERS) for t in items):
-            out.append(arcid)
-    return out
+    """IDs of archives with no tag outside the basic set (LANraragi's definition),
+    from the `untagged` flag that services.archive_set_tags keeps."""
+    return list(Archive.objects.present().filter(untagged=True).order_by().values_list("id", flat=True))
+
+
+def archive_list_chunks(chunk_size: int = 2000) -> Iterable[bytes]:
+    """GET /api/archives as JSON pieces: a 100,000-archive list is never held whole."""
+    from archives.api.render import dumps
+
+    yield b"["
+    rows = archive_rows(Archive.objects.present().order_by()).iterator(chunk_size=chunk_size)
+    batch: list[dict[str, Any]] = []
+    first = True
+    for row in rows:
+        batch.append(archive_json(row))
+        if len(batch) == chunk_size:
+            yield (b"" if first else b",") + dumps(batch)[1:-1]
+            first, batch = False, []
+    if batch:
+        yield (b"" if first else b",") + dumps(batch)[1:-1]
+    yield b"]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError
@@ -20,9 +21,13 @@ from archives.exceptions import UnreadableArchive
 from archives.exceptions import UnsupportedExtension
 from archives.locks import write_lock
 from archives.models import Archive
+from archives.models import ArchiveSortValue
 from archives.models import ArchiveTag
 from archives.models import ReadingState
 from archives.models import Tag
+from archives.search.cache import invalidate_search_cache
+from archives.search.keys import is_untagged
+from archives.search.keys import namespace_sort_values
 from archives.storage import absolute_path
 from archives.storage import archives_storage
 from archives.storage import thumbnails_storage
@@ -33,6 +38,7 @@ from archives.tags import normalize_tags
 from archives.tags import split_namespace
 from archives.uploads import EMPTY_ID
 from archives.uploads import HashedUpload
+from jobs.services import job_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -59,17 +65,26 @@ def _clean_line(value: str) -> str:
 
 
 def archive_set_tags(*, archive: Archive, tags: list[str]) -> None:
-    """Store the tag string and keep the lower-cased Tag index in step with it."""
+    """Store the tag string and keep every index derived from it in step: the
+    lower-cased Tag links, the tag-id array, the untagged flag and the sort values."""
     archive.tags = join_tags(tags)
-    Archive.objects.filter(pk=archive.pk).update(tags=archive.tags)
     names = {index_form(t) for t in tags}
     if names:
         Tag.objects.bulk_create([Tag(name=n, namespace=split_namespace(n)[0]) for n in names], ignore_conflicts=True)
     tag_ids = set(Tag.objects.filter(name__in=names).values_list("id", flat=True)) if names else set()
+    Archive.objects.filter(pk=archive.pk).update(tags=archive.tags, untagged=is_untagged(tags), tag_ids=tag_ids)
     ArchiveTag.objects.filter(archive_id=archive.pk).exclude(tag_id__in=tag_ids).delete()
     ArchiveTag.objects.bulk_create(
         [ArchiveTag(archive_id=archive.pk, tag_id=i) for i in tag_ids], ignore_conflicts=True
     )
+    ArchiveSortValue.objects.filter(archive_id=archive.pk).delete()
+    ArchiveSortValue.objects.bulk_create(
+        [
+            ArchiveSortValue(archive_id=archive.pk, namespace=ns, value_sort=value)
+            for ns, value in namespace_sort_values(tags).items()
+        ]
+    )
+    invalidate_search_cache()
 
 
 def archive_create_from_upload(
@@ -139,6 +154,8 @@ def archive_create_from_upload(
                 if config.usedateadded and not any(t.lower().startswith("date_added:") for t in tag_list):
                     tag_list.append(f"date_added:{int(time.time())}")
                 archive_set_tags(archive=archive, tags=tag_list)
+                # The cover is made by a job, so the upload answers at once.
+                cover_enqueue(arcid=arcid)
         except IntegrityError:
             # The same content finished uploading under another name meanwhile.
             storage.delete(stored)
@@ -154,8 +171,9 @@ def archive_get(*, arcid: str) -> Archive:
     archive = Archive.objects.filter(pk=arcid).first()
     if archive is None or archive.missing:
         raise ArchiveNotFound(arcid)
-    if not archives_storage().exists(archive.file):
+    if not archive.synthetic and not archives_storage().exists(archive.file):
         Archive.objects.filter(pk=arcid).update(missing=True)
+        invalidate_search_cache()
         raise ArchiveNotFound(arcid)
     return archive
 
@@ -176,6 +194,7 @@ def archive_update_metadata(
                 fields.append("summary")
             if fields:
                 archive.save(update_fields=[*fields, "updated_at"])
+                invalidate_search_cache()
             if tags is not None:
                 archive_set_tags(archive=archive, tags=normalize_tags(tags))
     return archive
@@ -193,6 +212,15 @@ def thumbnails_delete(*, arcid: str) -> None:
     storage.delete(f"{shard}/{arcid}.jpg")
 
 
+def pages_forget(*, arcid: str) -> None:
+    """Drop what was derived from an ID's pages: the unpacked pages, the cached page list."""
+    from archives.pagecache import pagecache_drop
+    from archives.reading import forget_page_list
+
+    pagecache_drop(arcid)
+    forget_page_list(arcid)
+
+
 def archive_delete(*, arcid: str) -> str | None:
     """Remove the file, its thumbnails and the record; return where the file was, or None."""
     archive = Archive.objects.filter(pk=arcid).first()
@@ -202,7 +230,9 @@ def archive_delete(*, arcid: str) -> str | None:
     location = absolute_path(storage, archive.file)
     storage.delete(archive.file)
     thumbnails_delete(arcid=arcid)
+    pages_forget(arcid=arcid)
     archive.delete()
+    invalidate_search_cache()
     return location
 
 
@@ -211,8 +241,40 @@ def archive_set_new(*, arcid: str, isnew: bool) -> Archive:
     if archive is None:
         raise ArchiveNotFound(arcid)
     ReadingState.objects.filter(archive_id=arcid, user__isnull=True).update(isnew=isnew)
+    invalidate_search_cache()
     return archive
 
 
 def archives_clear_new() -> int:
-    return ReadingState.objects.filter(user__isnull=True, isnew=True).update(isnew=False)
+    cleared = ReadingState.objects.filter(user__isnull=True, isnew=True).update(isnew=False)
+    invalidate_search_cache()
+    return cleared
+
+
+def tags_rebuild_index(*, progress: Any = None) -> int:
+    """Re-derive every archive's tag index from its tag string; drop unused tags.
+
+    Safe to run twice. `progress` (a JobProgress) gets `done`/`total` notes.
+    """
+    total = Archive.objects.count()
+    if progress is not None:
+        progress.note(total=total, done=0)
+    done = 0
+    # Batches of ids rather than one streaming cursor: on SQLite an open read cursor
+    # pins a snapshot, and a write from it fails once another process has written.
+    pks = list(Archive.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(pks), 500):
+        for archive in Archive.objects.filter(pk__in=pks[start : start + 500]).only("pk", "tags"):
+            with transaction.atomic():
+                archive_set_tags(archive=archive, tags=normalize_tags(archive.tags))
+            done += 1
+            if progress is not None:
+                progress.note(done=done)
+    # Tags still used by a tankoubon stay, with their links.
+    Tag.objects.filter(archive_links__isnull=True, tank_links__isnull=True).delete()
+    return done
+
+
+def cover_enqueue(*, arcid: str) -> None:
+    """Queue the cover of a newly added archive (runs once the transaction commits)."""
+    job_enqueue("thumbnail_task", ["", arcid, 0], attempts=3, dedupe_key=f"thumbnail_task:{arcid}:0")

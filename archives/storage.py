@@ -30,6 +30,38 @@ def thumbnails_storage() -> Storage:
     return storages["thumbnails"]
 
 
+def pagecache_storage() -> Storage:
+    return storages["pagecache"]
+
+
+def pagecache_key(arcid: str, index: int) -> str:
+    """Page `index` (its place in the page list) of an unpacked archive."""
+    return f"{arcid[:2]}/{arcid}/{index:05d}"
+
+
+def pagecache_dir(arcid: str) -> str:
+    return f"{arcid[:2]}/{arcid}"
+
+
+def save_atomic(storage: Storage, key: str, data: bytes) -> None:
+    """Write a file so that readers never see it half-written.
+
+    On disk: a temporary file in the same folder, then a rename. Object stores
+    make a PUT visible whole, so the plain save is already atomic there.
+    """
+    try:
+        path = Path(storage.path(key))
+    except NotImplementedError:
+        from django.core.files.base import ContentFile
+
+        storage.save(key, ContentFile(data))
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as tmp:
+        tmp.write(data)
+    os.replace(tmp.name, path)
+
+
 def _fit_name(stem: str, ext: str) -> str:
     budget = MAX_NAME_BYTES - len(ext.encode("utf-8"))
     data = stem.encode("utf-8")[: max(budget, 1)]

@@ -110,6 +110,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that a Celery worker started by the integration tests
     # opens the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-hondana.sqlite3")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # JIT compiling costs seconds on search queries whose row estimates look large.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------
@@ -145,6 +148,10 @@ if STORAGE_BACKEND == "s3":
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {**_s3, "location": "thumbnails", "file_overwrite": True},
     }
+    _pagecache_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**_s3, "location": "pagecache", "file_overwrite": True},
+    }
 elif STORAGE_BACKEND == "local":
     _archives_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -152,7 +159,17 @@ elif STORAGE_BACKEND == "local":
     }
     _thumbnails_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(DATA_DIR / "thumbnails"), "allow_overwrite": True},
+        "OPTIONS": {
+            "location": str(env_path("HONDANA_THUMBNAIL_DIR", DATA_DIR / "thumbnails")),
+            "allow_overwrite": True,
+        },
+    }
+    _pagecache_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": str(env_path("HONDANA_PAGECACHE_DIR", DATA_DIR / "pagecache")),
+            "allow_overwrite": True,
+        },
     }
 else:
     from django.core.exceptions import ImproperlyConfigured
@@ -166,6 +183,7 @@ STORAGES = {
     },
     "archives": _archives_storage,
     "thumbnails": _thumbnails_storage,
+    "pagecache": _pagecache_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 STATIC_URL = "/static/"
@@ -205,6 +223,9 @@ HONDANA_LRR_VERSION = "0.9.81"
 HONDANA_LRR_VERSION_NAME = "Atomica"
 HONDANA_MAX_MEMBER_BYTES = env_int("HONDANA_MAX_MEMBER_BYTES", 256 * 1024 * 1024, minimum=1)
 HONDANA_MAX_MEMBERS = env_int("HONDANA_MAX_MEMBERS", 100_000, minimum=1)
+# Largest image decoded for a thumbnail (after JPEG draft reduction); bigger ones
+# get the placeholder. 100 MP covers long webtoon strips, not 20000x20000 bombs.
+HONDANA_MAX_IMAGE_PIXELS = env_int("HONDANA_MAX_IMAGE_PIXELS", 100_000_000, minimum=1_000_000)
 
 # --- Celery ---------------------------------------------------------------------
 _broker_dir = DATA_DIR / "broker"
@@ -223,10 +244,20 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True  # results live on Job rows
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker child that grew past this (KiB) is replaced after its task, so memory
+# stays flat across a library-wide thumbnail run whatever Pillow's allocator does.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("HONDANA_WORKER_MAX_MEMORY_KB", 400_000, minimum=50_000)
 CELERY_TASK_TIME_LIMIT = env_int("HONDANA_TASK_TIME_LIMIT", 3600, minimum=10)
 CELERY_TASK_ALWAYS_EAGER = env_bool("HONDANA_TASKS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Tests give each process its own queue so that parallel runs never share workers.
+CELERY_TASK_DEFAULT_QUEUE = env_str("HONDANA_QUEUE", "hondana")
+# A running job stamps its row every HEARTBEAT seconds; one silent for LOST_AFTER
+# seconds lost its worker and is requeued or failed. Workers look every REAP_EVERY.
+HONDANA_JOB_HEARTBEAT = env_int("HONDANA_JOB_HEARTBEAT", 10, minimum=1)
+HONDANA_JOB_LOST_AFTER = env_int("HONDANA_JOB_LOST_AFTER", 60, minimum=2)
+HONDANA_JOB_REAP_EVERY = env_int("HONDANA_JOB_REAP_EVERY", 30, minimum=1)
 
 # --- Auth, security, i18n ---------------------------------------------------------
 LOGIN_URL = "/login"

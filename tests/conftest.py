@@ -7,8 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from archives.config import config_changed
+from archives.reading import forget_readers
 from tests.corpus import ensure_corpus
 
 API_KEY = os.environ["HONDANA_API_KEY"]
@@ -32,13 +34,31 @@ def _isolated_files(settings, tmp_path: Path):
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(tmp_path / "thumbnails"), "allow_overwrite": True},
     }
+    storages["pagecache"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "pagecache"), "allow_overwrite": True},
+    }
     storages["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     settings.STORAGES = storages
     (tmp_path / "upload-tmp").mkdir()
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "upload-tmp")
     config_changed()
+    cache.clear()
     yield
     config_changed()
+    forget_readers()
+
+
+@pytest.fixture(autouse=True)
+def _jobs_run_inline(request):
+    """Jobs run inline in unit tests; integration tests start a real worker instead."""
+    from config.celery import app
+
+    eager = request.node.get_closest_marker("integration") is None
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = eager
+    yield
+    app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ import abc
 import io
 import logging
 import unicodedata
+from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import BinaryIO
@@ -149,6 +151,41 @@ class ArchiveReader(abc.ABC):
         """
         cap = self.limits.max_member_bytes if max_bytes is None else max_bytes
         return self._read_resolved(self._resolve(name), cap)
+
+    @property
+    def random_access(self) -> bool:
+        """Whether reading one member costs about that member alone.
+
+        False where a read decodes from the start of a block or of the archive
+        (solid 7z, compressed tar), renders (PDF) or runs an external tool
+        (compressed RAR): callers should read those through a page cache, filled
+        with one extract_each() pass.
+        """
+        return True
+
+    def extract_each(
+        self,
+        names: Iterable[str],
+        on_member: Callable[[str, bytes | None], None],
+        *,
+        max_bytes: int | None = None,
+    ) -> None:
+        """Read several members in one pass where the format allows it.
+
+        Calls on_member(name, data) as each is ready, in whatever order is cheapest
+        for the format (archive order for streams), with data None for a member
+        that could not be read (too large, corrupt), so that one bad page does not
+        stop the rest. Names are looked up as in read(); unknown names are skipped.
+        """
+        for name in names:
+            try:
+                data: bytes | None = self.read(name, max_bytes=max_bytes)
+            except MemberNotFound:
+                continue
+            except ArchiveError:
+                logger.debug("cannot read %r", name, exc_info=True)
+                data = None
+            on_member(name, data)
 
     def open_member(self, name: str) -> BinaryIO:
         """A stream of one member's bytes; same lookup and errors as read().

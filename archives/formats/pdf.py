@@ -77,6 +77,10 @@ class PdfReader(ArchiveReader):
     def _open_resolved(self, name: str) -> BinaryIO:
         return io.BytesIO(self._read_resolved(name, self.limits.max_member_bytes))
 
+    @property
+    def random_access(self) -> bool:
+        return False  # every read renders a page
+
     def _close(self) -> None:
         with _LOCK:
             self._doc.close()

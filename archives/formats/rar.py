@@ -130,6 +130,11 @@ class RarReader(ArchiveReader):
     def _open_resolved(self, name: str) -> BinaryIO:
         return self._open_info(self._index[name])
 
+    @property
+    def random_access(self) -> bool:
+        # Stored members are cut straight out of the file; anything else runs a tool.
+        return not self._rf.is_solid() and all(i.compress_type == rarfile.RAR_M0 for i in self._index.values())
+
     def _close(self) -> None:
         self._rf.close()
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+from collections.abc import Callable
+from collections.abc import Iterable
 from typing import BinaryIO
 
 import py7zr
@@ -35,6 +37,7 @@ from .base import ArchiveReader
 from .base import CorruptArchive
 from .base import Limits
 from .base import Member
+from .base import MemberNotFound
 from .base import MemberTooLarge
 from .base import check_count
 from .base import refuse_oversize
@@ -92,6 +95,54 @@ class SevenZipReader(ArchiveReader):
             self._decode(self._index[name], sink)
         return sink.getvalue()
 
+    @property
+    def random_access(self) -> bool:
+        try:
+            return not self._z.archiveinfo().solid
+        except Exception:  # header oddities: assume the slow case
+            return False
+
+    def extract_each(
+        self,
+        names: Iterable[str],
+        on_member: Callable[[str, bytes | None], None],
+        *,
+        max_bytes: int | None = None,
+    ) -> None:
+        """One decoding pass over the archive, handing each wanted member over as it completes."""
+        cap = self.limits.max_member_bytes if max_bytes is None else max_bytes
+        pending: dict[str, ArchiveFile] = {}
+        for name in names:
+            try:
+                resolved = self._resolve(name)
+            except MemberNotFound:
+                continue
+            member = self._index[resolved]
+            if (member.uncompressed or 0) > cap:
+                on_member(resolved, None)
+                continue
+            pending[resolved] = member
+        if not pending:
+            return
+        z = self._z
+        z.reset()
+        delivered: set[str] = set()
+
+        def deliver(name: str, data: bytes | None) -> None:
+            delivered.add(name)
+            on_member(name, data)
+
+        for name, member in pending.items():
+            sink = _Sink(name, cap, on_close=deliver)
+            z.worker.register_filelike(member.id, MemIO(member.filename, _SinkFactory(sink)))
+        try:
+            z.worker.extract(z.fp, None, parallel=False)
+        except Exception:  # a broken block: what was decoded before it has been delivered
+            logger.debug("7z pass stopped early", exc_info=True)
+        for name in pending:
+            if name not in delivered:
+                on_member(name, None)
+
     def _close(self) -> None:
         self._z.close()
 
@@ -115,15 +166,31 @@ class _Full(Exception):
 class _Sink(Py7zIO):
     """Collects one member's bytes, refusing (or, truncating, stopping at) `cap` bytes."""
 
-    def __init__(self, name: str, cap: int, *, truncate: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        cap: int,
+        *,
+        truncate: bool = False,
+        on_close: Callable[[str, bytes | None], None] | None = None,
+    ) -> None:
         self._name = name
         self._cap = cap
         self._truncate = truncate
+        self._on_close = on_close
+        self._over = False
         self._buf = io.BytesIO()
 
     def write(self, s: bytes | bytearray) -> int:
+        if self._over:
+            return len(s)
         room = self._cap - self._buf.tell()
         if len(s) > room:
+            if self._on_close is not None:
+                # In a whole-archive pass, an oversized member is dropped, not fatal.
+                self._over = True
+                self._buf = io.BytesIO()
+                return len(s)
             if not self._truncate:
                 raise MemberTooLarge(f"{self._name!r} is over the {self._cap}-byte cap")
             self._buf.write(s[:room])
@@ -144,6 +211,13 @@ class _Sink(Py7zIO):
 
     def getvalue(self) -> bytes:
         return self._buf.getvalue()
+
+    def close(self) -> None:
+        # py7zr closes a member's writer once the member is complete and checked.
+        if self._on_close is not None:
+            callback, self._on_close = self._on_close, None
+            callback(self._name, None if self._over else self._buf.getvalue())
+            self._buf = io.BytesIO()
 
 
 class _SinkFactory(WriterFactory):

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import logging
 import tarfile
+from collections.abc import Callable
+from collections.abc import Iterable
 from typing import BinaryIO
 
 from .base import ArchiveReader
 from .base import CorruptArchive
 from .base import Limits
 from .base import Member
+from .base import MemberNotFound
 from .base import UnsupportedFormat
 from .base import check_count
 from .base import read_capped
@@ -82,6 +85,27 @@ class TarReader(ArchiveReader):
 
     def _open_resolved(self, name: str) -> BinaryIO:
         return self._open_info(self._index[name])
+
+    @property
+    def random_access(self) -> bool:
+        return self._compression is None
+
+    def extract_each(
+        self,
+        names: Iterable[str],
+        on_member: Callable[[str, bytes | None], None],
+        *,
+        max_bytes: int | None = None,
+    ) -> None:
+        # Reading in archive order keeps a compressed stream moving forward: one pass.
+        wanted = []
+        for name in names:
+            try:
+                wanted.append(self._resolve(name))
+            except MemberNotFound:
+                continue
+        wanted.sort(key=lambda n: self._index[n].offset)
+        super().extract_each(wanted, on_member, max_bytes=max_bytes)
 
     def _close(self) -> None:
         self._tf.close()

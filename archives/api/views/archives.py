@@ -21,7 +21,9 @@ from archives.storage import archives_storage
 
 class ArchiveListView(ApiView):
     def get(self, request: Request) -> HttpResponse:
-        return json_response(selectors.archive_list_json())
+        # Built from per-batch pieces: only the finished bytes, never 100,000 dicts, are held.
+        body = b"".join(selectors.archive_list_chunks())
+        return HttpResponse(body, content_type="application/json;charset=UTF-8")
 
 
 class UntaggedView(ApiView):

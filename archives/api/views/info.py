@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
 from django.http import HttpResponse
 from rest_framework.request import Request
@@ -14,8 +12,9 @@ from archives.api.render import json_response
 from archives.api.responses import envelope
 from archives.api.responses import xml_escape
 from archives.config import get_config
-from archives.models import Archive
 from archives.models import ServerConfig
+from archives.search.cache import cache_last_cleared
+from archives.search.selectors import records_total
 
 
 class InfoView(ApiView):
@@ -37,8 +36,8 @@ class InfoView(ApiView):
                 "authenticated_progress": config.authprogress,
                 "archives_per_page": config.archives_per_page,
                 "total_pages_read": counters.get("total_pages_read", 0),
-                "total_archives": Archive.objects.present().count(),
-                "cache_last_cleared": counters.get("cache_last_cleared") or int(time.time()),
+                "total_archives": records_total(grouped=True),
+                "cache_last_cleared": cache_last_cleared(),
                 "excluded_namespaces": config.excluded_namespace_list,
             }
         )

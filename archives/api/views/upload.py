@@ -10,6 +10,7 @@ from archives.api import params
 from archives.api.base import ApiView
 from archives.api.responses import plain
 from archives.api.responses import validation_error
+from archives.categories import category_add_uploaded
 from archives.exceptions import NoFileAttached
 from archives.uploads import HashedUpload
 from archives.uploads import HashingUploadHandler
@@ -40,4 +41,5 @@ class UploadView(ApiView):
             tags=params.raw_param(request, "tags") or "",
             summary=params.raw_param(request, "summary") or "",
         )
+        category_add_uploaded(catid=params.raw_param(request, "category_id") or "", arcid=archive.pk)
         return plain("upload", id=archive.pk)

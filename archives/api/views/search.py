@@ -1,0 +1,91 @@
+"""GET /api/search, /api/search/ids, /api/search/random and DELETE /api/search/cache."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from rest_framework.request import Request
+
+from archives.api import params
+from archives.api.base import ApiView
+from archives.api.render import json_response
+from archives.api.responses import envelope
+from archives.config import get_config
+from archives.search.cache import invalidate_search_cache
+from archives.search.query import SearchParams
+from archives.search.selectors import items_json
+from archives.search.selectors import random_page
+from archives.search.selectors import search_page
+
+
+def category_id(request: Any) -> str:
+    """`category` is a 14-character string in LANraragi's spec, checked before anything."""
+    raw = params.raw_param(request, "category")
+    if raw is None:
+        return ""
+    if len(raw) < 14:
+        raise params.ParamError(f"String is too short: {len(raw)}/14.", "/category")
+    if len(raw) > 14:
+        raise params.ParamError(f"String is too long: {len(raw)}/14.", "/category")
+    return raw
+
+
+def search_params(request: Any, *, sorted_: bool = True) -> SearchParams:
+    category = category_id(request)
+    return SearchParams(
+        filter=params.raw_param(request, "filter") or "",
+        category=category,
+        sortby=(params.raw_param(request, "sortby") or "title") if sorted_ else "title",
+        desc=sorted_ and params.raw_param(request, "order") == "desc",
+        newonly=params.boolean(request, "newonly"),
+        untaggedonly=params.boolean(request, "untaggedonly"),
+        hidecompleted=params.boolean(request, "hidecompleted"),
+        grouped=params.boolean(request, "groupby_tanks", default=True),
+    )
+
+
+def _start(request: Any) -> int:
+    start = params.integer(request, "start", default=0) or 0
+    # -1 means everything; other negatives are treated as 0.
+    return start if start >= -1 else 0
+
+
+class SearchView(ApiView):
+    operations = {"GET": "search"}
+
+    def get(self, request: Request) -> HttpResponse:
+        query = search_params(request)
+        page = search_page(query, start=_start(request), pagesize=get_config().archives_per_page)
+        return json_response(
+            {"data": items_json(page.ids), "recordsFiltered": page.filtered, "recordsTotal": page.total}
+        )
+
+
+class SearchIdsView(ApiView):
+    operations = {"GET": "search"}
+
+    def get(self, request: Request) -> HttpResponse:
+        query = search_params(request)
+        page = search_page(query, start=_start(request), pagesize=get_config().archives_per_page)
+        return json_response({"data": page.ids, "recordsFiltered": page.filtered, "recordsTotal": page.total})
+
+
+class RandomView(ApiView):
+    operations = {"GET": "get_random_archives"}
+
+    def get(self, request: Request) -> HttpResponse:
+        query = search_params(request, sorted_=False)
+        count = params.integer(request, "count", default=5)
+        count = 5 if count == 0 else max(count or 0, 0)
+        data = items_json(random_page(query, count=count))
+        return json_response({"data": data, "recordsTotal": len(data)})
+
+
+class SearchCacheView(ApiView):
+    protected = frozenset({"DELETE"})
+    operations = {"DELETE": "clear_cache"}
+
+    def delete(self, request: Request) -> HttpResponse:
+        invalidate_search_cache()
+        return envelope("clear_cache")

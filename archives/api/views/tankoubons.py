@@ -1,0 +1,117 @@
+"""The /api/tankoubons surface (progress and thumbnail live with reading and thumbnails)
+and GET /api/archives/{id}/tankoubons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from rest_framework.request import Request
+
+from archives import tankoubons
+from archives.api import params
+from archives.api.base import ApiView
+from archives.api.render import json_response
+from archives.api.responses import envelope
+from archives.api.responses import plain
+from archives.config import get_config
+from archives.tankoubons import TankError
+
+NOT_FOUND = "The given tankoubon does not exist."
+
+
+class TankListView(ApiView):
+    protected = frozenset({"PUT"})
+    operations = {"GET": "get_tankoubon_list", "PUT": "create_tankoubon"}
+
+    def get(self, request: Request) -> HttpResponse:
+        page = params.integer(request, "page", default=0) or 0
+        result, total = tankoubons.tank_list(page=page, pagesize=get_config().archives_per_page)
+        # LANraragi's `filtered` here is the number of tanks, not of the page.
+        return json_response({"result": result, "total": total, "filtered": total})
+
+    def put(self, request: Request) -> HttpResponse:
+        name = params.raw_param(request, "name") or ""
+        if not name:
+            return envelope("create_tankoubon", error="Tankoubon name not specified.")
+        tank = tankoubons.tank_create(name=name, tankid=params.raw_param(request, "tankid") or "")
+        return plain("create_tankoubon", tankoubon_id=tank.pk)
+
+
+def _json_body(request: Request) -> dict[str, Any]:
+    data = request.data
+    return data if isinstance(data, dict) else {}
+
+
+class TankView(ApiView):
+    protected = frozenset({"PUT", "DELETE"})
+    operations = {"GET": "get_tankoubon", "PUT": "update_tankoubon", "DELETE": "delete_tankoubon"}
+
+    def get(self, request: Request, id: str) -> HttpResponse:
+        tank = tankoubons.tank_get(tank_id=id)
+        if tank is None:
+            return envelope("get_tankoubon", error=NOT_FOUND)
+        return json_response(tankoubons.tank_object(tank, tankoubons.tank_member_ids(tank.pk)))
+
+    def put(self, request: Request, id: str) -> HttpResponse:
+        body = _json_body(request)
+        archives = body.get("archives")
+        metadata = body.get("metadata")
+        try:
+            tank = tankoubons.tank_update(
+                tank_id=id,
+                archives=archives if isinstance(archives, list) else None,
+                metadata=metadata if isinstance(metadata, dict) else None,
+            )
+        except TankError as exc:
+            return envelope("update_tankoubon", error=str(exc))
+        return envelope("update_tankoubon", message=f'Updated tankoubon "{tank.name}"!')
+
+    def delete(self, request: Request, id: str) -> HttpResponse:
+        if not tankoubons.tank_delete(tank_id=id):
+            return envelope("delete_tankoubon", error=NOT_FOUND)
+        return envelope("delete_tankoubon")
+
+
+class TankFullView(ApiView):
+    operations = {"GET": "get_tankoubon"}
+
+    def get(self, request: Request, id: str) -> HttpResponse:
+        tank = tankoubons.tank_get(tank_id=id)
+        if tank is None:
+            return envelope("get_tankoubon", error=NOT_FOUND)
+        page = params.integer(request, "page", default=-1)
+        result, total, shown = tankoubons.tank_full(
+            tank=tank, page=-1 if page is None else page, pagesize=get_config().archives_per_page
+        )
+        return json_response({"result": result, "total": total, "filtered": shown})
+
+
+class TankMemberView(ApiView):
+    protected = frozenset({"PUT", "DELETE"})
+    operations = {"PUT": "add_to_tankoubon", "DELETE": "remove_from_tankoubon"}
+
+    def put(self, request: Request, id: str, archive: str) -> HttpResponse:
+        arcid = params.arcid(archive, "/archive")
+        try:
+            tank, item = tankoubons.tank_add_archive(tank_id=id, arcid=arcid)
+        except TankError as exc:
+            return envelope("add_to_tankoubon", error=str(exc))
+        return envelope("add_to_tankoubon", message=f'Added "{item.display_title}" to tankoubon "{tank.name}"!')
+
+    def delete(self, request: Request, id: str, archive: str) -> HttpResponse:
+        arcid = params.arcid(archive, "/archive")
+        try:
+            tank, item = tankoubons.tank_remove_archive(tank_id=id, arcid=arcid)
+        except TankError as exc:
+            return envelope("remove_from_tankoubon", error=str(exc))
+        return envelope(
+            "remove_from_tankoubon", message=f'Removed "{item.display_title}" from tankoubon "{tank.name}"!'
+        )
+
+
+class ArchiveTanksView(ApiView):
+    operations = {"GET": "find_arc_tankoubons"}
+
+    def get(self, request: Request, id: str) -> HttpResponse:
+        return plain("find_arc_tankoubons", tankoubons=tankoubons.tanks_containing(self.arcid(id)))

@@ -1,0 +1,150 @@
+"""The page cache: slow-to-read archives unpacked once, pages served from files.
+
+Solid 7z and compressed tar decode from the start of a block to reach a page,
+PDF renders every page, compressed RAR runs a tool, and remote storage needs a
+download: reading pages of those one by one would redo that work per page. The
+first read of such an archive queues one `extract_pages` job that unpacks every
+page in a single pass into the "pagecache" storage; later reads come from there.
+The total size is bounded by the `tempmaxsize` setting, least recently read
+archives evicted first.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.db import IntegrityError
+from django.db import transaction
+from django.db.models import Sum
+
+from archives.config import get_config
+from archives.models import Archive
+from archives.models import PageCacheEntry
+from archives.storage import pagecache_dir
+from archives.storage import pagecache_key
+from archives.storage import pagecache_storage
+from archives.storage import save_atomic
+
+logger = logging.getLogger(__name__)
+
+TOUCH_EVERY = 60.0  # seconds between last-access updates of one entry
+
+
+def pagecache_read(arcid: str, index: int) -> bytes | None:
+    storage = pagecache_storage()
+    try:
+        with storage.open(pagecache_key(arcid, index), "rb") as fh:
+            data = fh.read()
+    except (FileNotFoundError, OSError):
+        return None
+    _touch(arcid)
+    return data
+
+
+def _touch(arcid: str) -> None:
+    now = time.time()
+    PageCacheEntry.objects.filter(archive_id=arcid, last_access__lt=now - TOUCH_EVERY).update(last_access=now)
+
+
+def pagecache_state(arcid: str) -> str | None:
+    return PageCacheEntry.objects.filter(archive_id=arcid).values_list("state", flat=True).first()
+
+
+def pagecache_fill(*, arcid: str, progress: Any = None) -> int:
+    """Unpack every page of an archive into the cache in one pass; return the page count.
+
+    Idempotent: a complete entry is left alone. Pages are written as they are
+    decoded, so readers waiting for one can use it before the pass ends.
+    """
+    from archives import reading
+
+    archive = Archive.objects.filter(pk=arcid).first()
+    if archive is None:
+        return 0
+    now = time.time()
+    try:
+        with transaction.atomic():
+            entry, _ = PageCacheEntry.objects.get_or_create(archive=archive, defaults={"last_access": now})
+    except IntegrityError:
+        entry = PageCacheEntry.objects.get(archive=archive)
+    if entry.state == PageCacheEntry.State.COMPLETE:
+        return entry.pages
+    storage = pagecache_storage()
+    names = reading.page_list(archive=archive)
+    index = {name: i for i, name in enumerate(names)}
+    stored = {"pages": 0, "bytes": 0}
+    if progress is not None:
+        progress.note(total_pages=len(names), id=arcid)
+
+    def on_member(name: str, data: bytes | None) -> None:
+        if data is None:
+            logger.warning("Page %r of %s could not be read; it stays uncached", name, arcid)
+            return
+        save_atomic(storage, pagecache_key(arcid, index[name]), data)
+        stored["pages"] += 1
+        stored["bytes"] += len(data)
+        if progress is not None:
+            progress.note(done=stored["pages"])
+
+    with reading.open_reader(archive, cached=False) as reader:
+        reader.extract_each(names, on_member, max_bytes=reading.max_page_bytes())
+    PageCacheEntry.objects.filter(archive_id=arcid).update(
+        state=PageCacheEntry.State.COMPLETE, pages=stored["pages"], bytes=stored["bytes"], last_access=time.time()
+    )
+    pagecache_evict(keep=arcid)
+    return stored["pages"]
+
+
+def _drop_files(arcid: str) -> None:
+    storage = pagecache_storage()
+    folder = pagecache_dir(arcid)
+    try:
+        _, files = storage.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in files:
+        storage.delete(f"{folder}/{name}")
+
+
+def pagecache_drop(arcid: str) -> None:
+    _drop_files(arcid)
+    PageCacheEntry.objects.filter(archive_id=arcid).delete()
+
+
+def pagecache_evict(*, keep: str | None = None) -> int:
+    """Drop the least recently read entries until the cache fits `tempmaxsize` MB."""
+    limit = get_config().tempmaxsize * 1024 * 1024
+    total = PageCacheEntry.objects.aggregate(total=Sum("bytes"))["total"] or 0
+    dropped = 0
+    if total <= limit:
+        return 0
+    candidates = (
+        PageCacheEntry.objects.filter(state=PageCacheEntry.State.COMPLETE)
+        .exclude(archive_id=keep)
+        .order_by("last_access")
+        .values_list("archive_id", "bytes")
+    )
+    for arcid, size in list(candidates):
+        if total <= limit:
+            break
+        pagecache_drop(arcid)
+        total -= size
+        dropped += 1
+    return dropped
+
+
+def pagecache_clear() -> None:
+    """Empty the whole cache (DELETE /api/tempfolder)."""
+    for arcid in list(PageCacheEntry.objects.values_list("archive_id", flat=True)):
+        pagecache_drop(arcid)
+    storage = pagecache_storage()
+    try:
+        shards, _ = storage.listdir("")
+    except FileNotFoundError:
+        return
+    # Files of entries whose rows are gone (a crash mid-fill, a dropped database).
+    for shard in shards:
+        for arcid in storage.listdir(shard)[0]:
+            _drop_files(arcid)

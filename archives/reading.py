@@ -1,0 +1,310 @@
+"""Reading archives: page lists, page bytes, and the reader's progress.
+
+Pages of in-place formats (zip/cbz/epub, plain tar, stored rar on local disk) are
+cut straight out of the archive through a small per-thread cache of open readers.
+Everything else is read through the page cache (archives.pagecache).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import F
+
+from archives import formats
+from archives.config import get_config
+from archives.exceptions import ArchiveNotFound
+from archives.locks import write_lock
+from archives.models import Archive
+from archives.models import ReadingState
+from archives.models import ServerConfig
+from archives.storage import archives_storage
+from archives.storage import local_copy
+
+logger = logging.getLogger(__name__)
+
+READERS_PER_THREAD = 4
+WAIT_FOR_FILL = 15.0  # seconds a page read waits for a running unpack job
+RESIZE_WIDTH = 1064
+
+
+class PageNotFound(Exception):
+    pass
+
+
+class PageTooLarge(Exception):
+    pass
+
+
+class ArchiveUnreadable(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PageList:
+    names: list[str]
+    random_access: bool
+
+
+@dataclass(frozen=True)
+class Page:
+    data: bytes
+    content_type: str
+
+
+def max_page_bytes() -> int:
+    return int(settings.HONDANA_MAX_MEMBER_BYTES)
+
+
+def _limits() -> formats.Limits:
+    return formats.Limits(max_members=settings.HONDANA_MAX_MEMBERS, max_member_bytes=max_page_bytes())
+
+
+def _is_local(storage: Any, key: str) -> bool:
+    try:
+        storage.path(key)
+    except NotImplementedError:
+        return False
+    return True
+
+
+_local = threading.local()
+
+
+def _thread_readers() -> OrderedDict[tuple[str, str], formats.ArchiveReader]:
+    readers = getattr(_local, "readers", None)
+    if readers is None:
+        readers = _local.readers = OrderedDict()
+    return readers
+
+
+@contextmanager
+def open_reader(archive: Archive, *, cached: bool = True) -> Iterator[formats.ArchiveReader]:
+    """An open reader for an archive's file.
+
+    Local files are opened in place and, with `cached`, kept open per thread (the
+    few most recent), since parsing a zip's directory costs more than reading a
+    page. Remote files are copied to a temporary file first.
+    """
+    storage = archives_storage()
+    if not _is_local(storage, archive.file):
+        with local_copy(storage, archive.file) as path:
+            reader = _open(path)
+            try:
+                yield reader
+            finally:
+                reader.close()
+        return
+    path = storage.path(archive.file)
+    if not cached:
+        reader = _open(path)
+        try:
+            yield reader
+        finally:
+            reader.close()
+        return
+    readers = _thread_readers()
+    key = (archive.pk, path)
+    reader = readers.pop(key, None)
+    if reader is None:
+        reader = _open(path)
+        while len(readers) >= READERS_PER_THREAD:
+            _, old = readers.popitem(last=False)
+            old.close()
+    readers[key] = reader
+    try:
+        yield reader
+    except BaseException:
+        # A reader that failed mid-read may be in a bad state; do not reuse it.
+        readers.pop(key, None)
+        reader.close()
+        raise
+
+
+def _open(path: Any) -> formats.ArchiveReader:
+    try:
+        return formats.open_archive(path, limits=_limits())
+    except FileNotFoundError:
+        raise
+    except (formats.ArchiveError, OSError) as exc:
+        raise ArchiveUnreadable(str(exc)) from exc
+
+
+def forget_readers() -> None:
+    """Close this thread's open readers (tests; after deleting files)."""
+    readers = _thread_readers()
+    while readers:
+        readers.popitem()[1].close()
+
+
+def _list_key(arcid: str) -> str:
+    return f"hondana:pages:{arcid}"
+
+
+def page_info(*, archive: Archive) -> PageList:
+    """The ordered page names of an archive, cached: an ID's content never changes."""
+    cached = cache.get(_list_key(archive.pk))
+    if cached is not None:
+        return PageList(names=cached["names"], random_access=cached["random_access"])
+    try:
+        with open_reader(archive) as reader:
+            names = reader.page_names()
+            random_access = reader.random_access and _is_local(archives_storage(), archive.file)
+    except FileNotFoundError:
+        Archive.objects.filter(pk=archive.pk).update(missing=True)
+        raise ArchiveNotFound(archive.pk) from None
+    cache.set(_list_key(archive.pk), {"names": names, "random_access": random_access}, timeout=None)
+    if archive.pagecount != len(names):
+        Archive.objects.filter(pk=archive.pk).update(pagecount=len(names))
+        archive.pagecount = len(names)
+    return PageList(names=names, random_access=random_access)
+
+
+def page_list(*, archive: Archive) -> list[str]:
+    return page_info(archive=archive).names
+
+
+def forget_page_list(arcid: str) -> None:
+    cache.delete(_list_key(arcid))
+
+
+def _resolve_page(names: list[str], path: str) -> int | None:
+    for candidate in (path, unicodedata.normalize("NFC", path)):
+        try:
+            return names.index(candidate)
+        except ValueError:
+            continue
+    return None
+
+
+def page_get(*, archive: Archive, path: str) -> Page:
+    """The bytes of one member (a page, or any other file such as ComicInfo.xml).
+
+    `path` is an exact member name (then its NFC form), never a filesystem path.
+    """
+    if not path:
+        raise PageNotFound(path)
+    info = page_info(archive=archive)
+    data: bytes | None = None
+    index = None if info.random_access else _resolve_page(info.names, path)
+    if index is not None:
+        data = _cached_page(archive, index)
+    if data is None:
+        data = _read_member(archive, path)
+    content_type = formats.content_type_for(path)
+    config = get_config()
+    if config.enableresize and content_type.startswith("image/") and len(data) > config.sizethreshold * 1024:
+        resized = _resize(data, config.readerquality)
+        if resized is not None:
+            return Page(resized, "image/jpeg")
+    return Page(data, content_type)
+
+
+def _cached_page(archive: Archive, index: int) -> bytes | None:
+    from archives import pagecache
+    from jobs.models import JobState
+    from jobs.services import job_enqueue
+
+    data = pagecache.pagecache_read(archive.pk, index)
+    if data is not None:
+        return data
+    job = job_enqueue("extract_pages", [archive.pk], attempts=2, dedupe_key=f"extract_pages:{archive.pk}")
+    # A running unpack produces pages in archive order, usually within moments:
+    # waiting for it beats decoding the same solid block a second time.
+    deadline = time.monotonic() + WAIT_FOR_FILL
+    while time.monotonic() < deadline:
+        job.refresh_from_db(fields=["state"])
+        if job.state != JobState.ACTIVE:
+            break
+        time.sleep(0.05)
+        data = pagecache.pagecache_read(archive.pk, index)
+        if data is not None:
+            return data
+    return pagecache.pagecache_read(archive.pk, index)
+
+
+def member_bytes(*, archive: Archive, name: str) -> bytes:
+    """One member read straight from the archive, bypassing the page cache."""
+    return _read_member(archive, name)
+
+
+def _read_member(archive: Archive, path: str) -> bytes:
+    try:
+        with open_reader(archive) as reader:
+            return reader.read(path, max_bytes=max_page_bytes())
+    except formats.MemberNotFound:
+        raise PageNotFound(path) from None
+    except formats.MemberTooLarge:
+        raise PageTooLarge(path) from None
+    except FileNotFoundError:
+        Archive.objects.filter(pk=archive.pk).update(missing=True)
+        raise ArchiveNotFound(archive.pk) from None
+    except formats.ArchiveError as exc:
+        raise ArchiveUnreadable(str(exc)) from exc
+
+
+def _resize(data: bytes, quality: int) -> bytes | None:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.width <= RESIZE_WIDTH:
+                return None
+            img.draft("RGB", (RESIZE_WIDTH, RESIZE_WIDTH * 4))
+            height = max(1, round(img.height * RESIZE_WIDTH / img.width))
+            out = img.convert("RGB").resize((RESIZE_WIDTH, height), Image.Resampling.LANCZOS)
+            buf = io.BytesIO()
+            out.save(buf, "JPEG", quality=quality)
+            return buf.getvalue()
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
+# --- Progress ----------------------------------------------------------------------
+
+
+class ProgressRefused(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def archive_set_progress(*, arcid: str, page: int, force: bool = False) -> tuple[int, int]:
+    """Record the page a reader is on (1-based); returns (page, lastreadtime).
+
+    The checks and their order are LANraragi's; `force` (its web reader migrating
+    local progress) skips the page-count checks, but never allows unknown IDs.
+    """
+    archive = Archive.objects.filter(pk=arcid, missing=False).only("pk", "pagecount").first()
+    if page < 0:
+        raise ProgressRefused("Invalid progress value.")
+    if not force:
+        if archive is None or archive.pagecount == 0:
+            raise ProgressRefused("Archive doesn't have a total page count recorded yet.")
+        if not 1 <= page <= archive.pagecount:
+            raise ProgressRefused("Invalid progress value.")
+    elif archive is None:
+        raise ArchiveNotFound(arcid)
+    now = int(time.time())
+    with write_lock(f"archive-write:{arcid}", resource=arcid):
+        updated = ReadingState.objects.filter(archive_id=arcid, user__isnull=True).update(
+            progress=page, lastreadtime=now
+        )
+        if not updated:
+            ReadingState.objects.create(archive_id=arcid, progress=page, lastreadtime=now, isnew=True)
+    ServerConfig.objects.filter(pk=1).update(total_pages_read=F("total_pages_read") + 1)
+    return page, now

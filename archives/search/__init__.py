@@ -1,0 +1,1 @@
+"""LANraragi's search language over indexed columns: parse, query, cache."""

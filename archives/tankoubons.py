@@ -1,0 +1,296 @@
+"""Tankoubons: ordered groups of archives that grouped searches show as one item.
+
+Writes keep three derived things in step: member positions (1..n), the members'
+`in_tank` flag (grouped searches skip those archives) and the TankoubonTag index of
+the tank's own tags. Every write invalidates the search cache.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists
+from django.db.models import OuterRef
+
+from archives.exceptions import HondanaError
+from archives.locks import write_lock
+from archives.models import Archive
+from archives.models import Tag
+from archives.models import Tankoubon
+from archives.models import TankoubonArchive
+from archives.models import TankoubonTag
+from archives.search.cache import invalidate_search_cache
+from archives.search.keys import natural_key
+from archives.selectors import archive_json
+from archives.selectors import archive_rows
+from archives.tags import index_form
+from archives.tags import join_tags
+from archives.tags import normalize_tags
+from archives.tags import split_namespace
+
+TANK_ID = re.compile(r"TANK_\d{10}")
+_DATE_TAG = re.compile(r"(date_added|timestamp):(\d+)", re.IGNORECASE)
+
+
+class TankError(HondanaError):
+    """A tank write LANraragi refuses; the message is its error text."""
+
+
+def _new_id() -> str:
+    stamp = int(time.time())
+    while Tankoubon.objects.filter(pk=f"TANK_{stamp:010d}").exists():
+        stamp += 1
+    return f"TANK_{stamp:010d}"
+
+
+def _refresh_in_tank(arcids: Iterable[str]) -> None:
+    ids = list(set(arcids))
+    if ids:
+        Archive.objects.filter(pk__in=ids).update(
+            in_tank=Exists(TankoubonArchive.objects.filter(archive_id=OuterRef("pk")))
+        )
+
+
+def _set_own_tags(tank: Tankoubon, tags: list[str]) -> None:
+    tank.tags = join_tags(tags)
+    Tankoubon.objects.filter(pk=tank.pk).update(tags=tank.tags)
+    names = {index_form(t) for t in tags}
+    if names:
+        Tag.objects.bulk_create([Tag(name=n, namespace=split_namespace(n)[0]) for n in names], ignore_conflicts=True)
+    tag_ids = set(Tag.objects.filter(name__in=names).values_list("id", flat=True)) if names else set()
+    TankoubonTag.objects.filter(tank=tank).exclude(tag_id__in=tag_ids).delete()
+    TankoubonTag.objects.bulk_create([TankoubonTag(tank=tank, tag_id=i) for i in tag_ids], ignore_conflicts=True)
+
+
+def tank_create(*, name: str, tankid: str = "") -> Tankoubon:
+    """PUT /api/tankoubons: a new tank, or a new name for `tankid` when it exists."""
+    with transaction.atomic():
+        tank = Tankoubon.objects.filter(pk=tankid).first() if tankid else None
+        if tank is None:
+            tank = Tankoubon(id=tankid if TANK_ID.fullmatch(tankid or "") else _new_id(), name=name)
+        tank.name = name
+        tank.save()
+        invalidate_search_cache()
+    return tank
+
+
+def tank_get(*, tank_id: str) -> Tankoubon | None:
+    return Tankoubon.objects.filter(pk=tank_id).first()
+
+
+def tank_member_ids(tank_id: str) -> list[str]:
+    return list(
+        TankoubonArchive.objects.filter(tank_id=tank_id).order_by("position").values_list("archive_id", flat=True)
+    )
+
+
+def tank_update(*, tank_id: str, archives: list[str] | None, metadata: dict[str, Any] | None) -> Tankoubon:
+    """PUT /api/tankoubons/{id}: replace the ordered member list and/or the metadata."""
+    with write_lock(f"tankoubon-write:{tank_id}", resource=tank_id), transaction.atomic():
+        tank = Tankoubon.objects.select_for_update().filter(pk=tank_id).first()
+        if tank is None:
+            raise TankError(f"{tank_id} doesn't exist in the database!")
+        if metadata is not None:
+            if metadata.get("name"):
+                tank.name = str(metadata["name"])
+                tank.save(update_fields=["name"])
+            if "summary" in metadata and metadata["summary"] is not None:
+                tank.summary = str(metadata["summary"])
+                tank.save(update_fields=["summary"])
+            if "tags" in metadata and metadata["tags"] is not None:
+                new = normalize_tags(str(metadata["tags"]))
+                if metadata.get("append") in (True, 1, "1", "true"):
+                    new = normalize_tags(",".join([tank.tags, *new]))
+                _set_own_tags(tank, new)
+        if archives is not None:
+            ids = [str(a) for a in archives]
+            known = set(Archive.objects.filter(pk__in=ids).values_list("pk", flat=True))
+            for arcid in ids:
+                if arcid not in known:
+                    raise TankError(f"{arcid} does not exist in the database.")
+            ordered = list(dict.fromkeys(ids))
+            before = tank_member_ids(tank_id)
+            TankoubonArchive.objects.filter(tank=tank).delete()
+            TankoubonArchive.objects.bulk_create(
+                [TankoubonArchive(tank=tank, archive_id=a, position=i) for i, a in enumerate(ordered, start=1)]
+            )
+            _refresh_in_tank([*before, *ordered])
+        invalidate_search_cache()
+    return tank
+
+
+def tank_add_archive(*, tank_id: str, arcid: str) -> tuple[Tankoubon, Archive]:
+    """Append an archive; adding one already there succeeds and changes nothing."""
+    with write_lock(f"tankoubon-write:{tank_id}", resource=tank_id), transaction.atomic():
+        tank = Tankoubon.objects.filter(pk=tank_id).first()
+        if tank is None:
+            raise TankError(f"{tank_id} doesn't exist in the database!")
+        archive = Archive.objects.filter(pk=arcid).first()
+        if archive is None:
+            raise TankError(f"{arcid} does not exist in the database.")
+        if not TankoubonArchive.objects.filter(tank=tank, archive=archive).exists():
+            last = TankoubonArchive.objects.filter(tank=tank).order_by("-position").values_list("position", flat=True)
+            TankoubonArchive.objects.create(tank=tank, archive=archive, position=(last.first() or 0) + 1)
+            _refresh_in_tank([arcid])
+            invalidate_search_cache()
+    return tank, archive
+
+
+def tank_remove_archive(*, tank_id: str, arcid: str) -> tuple[Tankoubon, Archive]:
+    """Remove a member and close the gap; removing a non-member succeeds."""
+    with write_lock(f"tankoubon-write:{tank_id}", resource=tank_id), transaction.atomic():
+        tank = Tankoubon.objects.filter(pk=tank_id).first()
+        if tank is None:
+            raise TankError(f"{tank_id} doesn't exist in the database!")
+        archive = Archive.objects.filter(pk=arcid).first()
+        if archive is None:
+            raise TankError(f"{arcid} does not exist in the database.")
+        deleted, _ = TankoubonArchive.objects.filter(tank=tank, archive=archive).delete()
+        if deleted:
+            for position, link_id in enumerate(
+                TankoubonArchive.objects.filter(tank=tank).order_by("position").values_list("pk", flat=True), start=1
+            ):
+                TankoubonArchive.objects.filter(pk=link_id).update(position=position)
+            _refresh_in_tank([arcid])
+            invalidate_search_cache()
+    return tank, archive
+
+
+def tank_delete(*, tank_id: str) -> bool:
+    """False for an id that cannot be a tank's (LANraragi checks its length only);
+    deleting an unknown tank of the right shape succeeds."""
+    if len(tank_id) != 15:
+        return False
+    with write_lock(f"tankoubon-write:{tank_id}", resource=tank_id), transaction.atomic():
+        members = tank_member_ids(tank_id)
+        Tankoubon.objects.filter(pk=tank_id).delete()
+        _refresh_in_tank(members)
+        invalidate_search_cache()
+    return True
+
+
+# --- reads ----------------------------------------------------------------------------
+
+
+def tanks_containing(arcid: str) -> list[str]:
+    return list(TankoubonArchive.objects.filter(archive_id=arcid).order_by("tank_id").values_list("tank_id", flat=True))
+
+
+def tank_object(tank: Tankoubon, archives: list[str]) -> dict[str, Any]:
+    return {
+        "id": tank.pk,
+        "name": tank.name,
+        "summary": tank.summary,
+        "tags": tank.tags,
+        "archives": archives,
+        "progress": tank.progress,
+    }
+
+
+def tank_list(*, page: int, pagesize: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of tanks by id (all of them when page < 0), and the number of tanks."""
+    tanks = Tankoubon.objects.order_by("pk")
+    total = tanks.count()
+    if page >= 0:
+        tanks = tanks[page * pagesize : (page + 1) * pagesize]
+    tanks = list(tanks)
+    members: dict[str, list[str]] = {t.pk: [] for t in tanks}
+    for tank_id, arcid in (
+        TankoubonArchive.objects.filter(tank__in=tanks)
+        .order_by("tank_id", "position")
+        .values_list("tank_id", "archive_id")
+    ):
+        members[tank_id].append(arcid)
+    return [tank_object(t, members[t.pk]) for t in tanks], total
+
+
+def _archive_json_in_order(arcids: list[str]) -> list[dict[str, Any]]:
+    rows = {row["id"]: row for row in archive_rows(Archive.objects.filter(pk__in=arcids, missing=False))}
+    return [archive_json(rows[a]) for a in arcids if a in rows]
+
+
+def tank_full(*, tank: Tankoubon, page: int, pagesize: int) -> tuple[dict[str, Any], int, int]:
+    members = tank_member_ids(tank.pk)
+    shown = members if page < 0 else members[page * pagesize : (page + 1) * pagesize]
+    result = tank_object(tank, shown)
+    result["full_data"] = _archive_json_in_order(shown)
+    return result, len(members), len(shown)
+
+
+def _unified_tags(own: str, member_tags: list[str]) -> list[str]:
+    """The tank's own tags, then its members' (deduplicated, case-insensitively), with
+    date_added/timestamp coalesced to the newest member value unless the tank has its own."""
+    own_tags = normalize_tags(own)
+    seen = {t.lower() for t in own_tags}
+    own_dates = {m.group(1).lower() for t in own_tags if (m := _DATE_TAG.fullmatch(t))}
+    newest: dict[str, tuple[int, str]] = {}
+    imputed: list[str] = []
+    for tags in member_tags:
+        for tag in normalize_tags(tags or ""):
+            date = _DATE_TAG.fullmatch(tag)
+            if date:
+                ns, value = date.group(1).lower(), int(date.group(2))
+                if ns not in newest or value > newest[ns][0]:
+                    newest[ns] = (value, tag)
+                continue
+            if tag.lower() in seen:
+                continue
+            seen.add(tag.lower())
+            imputed.append(tag)
+    imputed += [tag for ns, (_, tag) in newest.items() if ns not in own_dates]
+    return own_tags + imputed
+
+
+def tank_search_json(tank_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Tank rows for search results (LANraragi's build_tank_json), by tank id."""
+    tanks = {t.pk: t for t in Tankoubon.objects.filter(pk__in=tank_ids)}
+    links = TankoubonArchive.objects.filter(tank_id__in=tank_ids).order_by("tank_id", "position")
+    members: dict[str, list[str]] = {}
+    for tank_id, arcid in links.values_list("tank_id", "archive_id"):
+        members.setdefault(tank_id, []).append(arcid)
+    all_ids = [a for ids in members.values() for a in ids]
+    rows = {row["id"]: row for row in archive_rows(Archive.objects.filter(pk__in=all_ids, missing=False))}
+    out = {}
+    for tank_id, tank in tanks.items():
+        data = [archive_json(rows[a]) for a in members.get(tank_id, []) if a in rows]
+        out[tank_id] = {
+            "arcid": tank_id,
+            "title": tank.name,
+            "filename": "",
+            "extension": ".tank",
+            "tags": ",".join(_unified_tags(tank.tags, [d["tags"] for d in data])),
+            "summary": "Tankoubon containing: " + ",".join(d["title"] for d in data),
+            "isnew": any(d["isnew"] for d in data),
+            "progress": tank.progress,
+            "pagecount": sum(d["pagecount"] for d in data),
+            "lastreadtime": max((d["lastreadtime"] for d in data), default=0),
+            "size": sum(d["size"] for d in data),
+            "archive_count": len(data),
+        }
+    return out
+
+
+def tank_namespace_sort_values(tank_ids: list[str], namespace: str) -> dict[str, str]:
+    """Natural key of each tank's last `<namespace>:` tag in its unified tag list."""
+    own = dict(Tankoubon.objects.filter(pk__in=tank_ids).values_list("pk", "tags"))
+    member_tags: dict[str, list[str]] = {}
+    for tank_id, tags in (
+        TankoubonArchive.objects.filter(tank_id__in=tank_ids)
+        .order_by("tank_id", "position")
+        .values_list("tank_id", "archive__tags")
+    ):
+        member_tags.setdefault(tank_id, []).append(tags or "")
+    out = {}
+    for tank_id in tank_ids:
+        value = None
+        for tag in _unified_tags(own.get(tank_id, ""), member_tags.get(tank_id, [])):
+            ns, sep, rest = tag.lower().partition(":")
+            if sep and ns == namespace:
+                value = natural_key(rest.strip())
+        if value is not None:
+            out[tank_id] = value
+    return out

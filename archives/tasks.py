@@ -1,0 +1,65 @@
+"""Celery tasks of the archive store. Each loads ids, calls one service, and
+declares its retry policy; the task names are LANraragi's Minion job types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+
+@shared_task(name="build_stat_hashes", bind=True)
+def build_stat_hashes(self: Any) -> dict[str, Any]:
+    """Rebuild the tag index from every archive's tag string (a repair job)."""
+    from archives.services import tags_rebuild_index
+    from jobs.progress import JobProgress
+
+    with JobProgress.for_task(self) as progress:
+        count = tags_rebuild_index(progress=progress)
+    return {"success": 1, "archives": count}
+
+
+@shared_task(name="restore_backup", bind=True)
+def restore_backup(self: Any, pending_id: int) -> dict[str, Any]:
+    """Apply a backup uploaded to POST /api/database/restore."""
+    from archives.database import restore_run
+
+    return restore_run(pending_id=pending_id)
+
+
+@shared_task(name="extract_pages", bind=True, soft_time_limit=1800, time_limit=1900)
+def extract_pages(self: Any, arcid: str) -> dict[str, Any]:
+    """Unpack a slow-to-read archive into the page cache (queued by the first page read)."""
+    from archives.pagecache import pagecache_fill
+    from jobs.progress import JobProgress
+
+    with JobProgress.for_task(self) as progress:
+        pages = pagecache_fill(arcid=arcid, progress=progress)
+    return {"success": 1, "id": arcid, "pages": pages}
+
+
+@shared_task(name="thumbnail_task", bind=True, soft_time_limit=300, time_limit=360)
+def thumbnail_task(self: Any, thumbdir: str, arcid: str, page: int = 0) -> dict[str, Any]:
+    """One cover (page 0) or page thumbnail. `thumbdir` is kept for LANraragi's
+    argument list and ignored: thumbnails live in the "thumbnails" storage."""
+    from archives.thumbnails import thumbnail_make
+
+    return {"success": 1, "id": arcid, "page": int(page), "path": thumbnail_make(arcid=arcid, page=int(page))}
+
+
+@shared_task(name="page_thumbnails", bind=True, soft_time_limit=3600, time_limit=3700)
+def page_thumbnails(self: Any, arcid: str, force: bool = False) -> dict[str, Any]:
+    from archives.thumbnails import page_thumbnails_make
+    from jobs.progress import JobProgress
+
+    with JobProgress.for_task(self) as progress:
+        return page_thumbnails_make(arcid=arcid, force=bool(force), progress=progress)
+
+
+@shared_task(name="regen_all_thumbnails", bind=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
+def regen_all_thumbnails(self: Any, thumbdir: str = "", force: bool = False) -> dict[str, Any]:
+    from archives.thumbnails import thumbnails_regenerate
+    from jobs.progress import JobProgress
+
+    with JobProgress.for_task(self) as progress:
+        return thumbnails_regenerate(force=bool(force), progress=progress)

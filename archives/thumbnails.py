@@ -1,0 +1,213 @@
+"""Covers and page thumbnails: made in jobs, stored in the "thumbnails" storage.
+
+A page that cannot be turned into a thumbnail (a pixel bomb, a truncated or fake
+image) gets the placeholder stored in its place: the page fails, not the job,
+and a client asking again is not sent into a loop of jobs that fail the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import cache
+from typing import Any
+
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
+
+from archives import images
+from archives import reading
+from archives.config import get_config
+from archives.exceptions import ArchiveNotFound
+from archives.models import Archive
+from archives.storage import absolute_path
+from archives.storage import save_atomic
+from archives.storage import thumbnail_key
+from archives.storage import thumbnails_storage
+
+logger = logging.getLogger(__name__)
+
+COVER_QUALITY = 80
+PLACEHOLDER = "img/placeholder.png"
+
+
+class PageOutOfRange(Exception):
+    def __init__(self, arcid: str, page: int) -> None:
+        super().__init__(f"Requested image not found: {arcid} page {page}")
+        self.message = str(self)
+
+
+@cache
+def placeholder_png() -> bytes:
+    """The 203x280 image served for a thumbnail that does not exist (yet)."""
+    path = finders.find(PLACEHOLDER)
+    if path:
+        with open(path, "rb") as fh:
+            return fh.read()
+    with staticfiles_storage.open(PLACEHOLDER, "rb") as fh:
+        return fh.read()
+
+
+@cache
+def placeholder_jpeg() -> bytes:
+    return images.thumbnail_jpeg(placeholder_png(), quality=COVER_QUALITY, box=(203, 280))
+
+
+def page_quality() -> int:
+    return 80 if get_config().hqthumbpages else 50
+
+
+def page_thumbnail_count(archive: Archive) -> int:
+    """How many page thumbnails an archive gets: every page, or the configured cap."""
+    config = get_config()
+    if not config.pagethumbnails:
+        return 0
+    cap = config.pagethumb_max_pages
+    return min(archive.pagecount, cap) if cap else archive.pagecount
+
+
+def thumbnail_exists(arcid: str, page: int = 0) -> bool:
+    return thumbnails_storage().exists(thumbnail_key(arcid, page))
+
+
+def _render(data: bytes | None, *, quality: int, what: str) -> bytes:
+    if data is None:
+        logger.warning("%s could not be read; storing the placeholder", what)
+        return placeholder_jpeg()
+    try:
+        return images.thumbnail_jpeg(data, quality=quality)
+    except images.ImageError as exc:
+        logger.warning("%s is not a usable image (%s); storing the placeholder", what, exc)
+        return placeholder_jpeg()
+
+
+def _archive(arcid: str) -> Archive:
+    archive = Archive.objects.filter(pk=arcid, missing=False).first()
+    if archive is None:
+        raise ArchiveNotFound(arcid)
+    return archive
+
+
+def thumbnail_make(*, arcid: str, page: int = 0, source_page: int | None = None) -> str:
+    """Make the cover (page 0) or the page-`page` thumbnail; return where it is stored.
+
+    The cover comes from the first page unless `source_page` says otherwise, and
+    records `thumbhash` (SHA-1 of the source image, for duplicate finding). An
+    archive without pages gets the placeholder as its cover.
+    """
+    archive = _archive(arcid)
+    names = reading.page_list(archive=archive)
+    number = source_page if source_page is not None else max(page, 1)
+    key = thumbnail_key(arcid, page)
+    if not names and page == 0:
+        save_atomic(thumbnails_storage(), key, placeholder_jpeg())
+        return absolute_path(thumbnails_storage(), key)
+    if not 1 <= number <= len(names):
+        raise PageOutOfRange(arcid, number)
+    try:
+        data: bytes | None = reading.member_bytes(archive=archive, name=names[number - 1])
+    except (reading.PageTooLarge, reading.ArchiveUnreadable, reading.PageNotFound):
+        data = None
+    quality = COVER_QUALITY if page == 0 else page_quality()
+    save_atomic(thumbnails_storage(), key, _render(data, quality=quality, what=f"Page {number} of {arcid}"))
+    if page == 0 and data is not None:
+        Archive.objects.filter(pk=arcid).update(thumbhash=hashlib.sha1(data).hexdigest())
+    return absolute_path(thumbnails_storage(), key)
+
+
+def page_thumbnails_missing(archive: Archive) -> bool:
+    count = page_thumbnail_count(archive)
+    if count == 0:
+        return False
+    storage = thumbnails_storage()
+    try:
+        _, files = storage.listdir(f"{archive.pk[:2]}/{archive.pk}")
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    present = {name for name in files if name.endswith(".jpg")}
+    return any(f"{page}.jpg" not in present for page in range(1, count + 1))
+
+
+def page_thumbnails_make(*, arcid: str, force: bool = False, progress: Any = None) -> dict[str, Any]:
+    """Thumbnails of every page (or the configured cap), reported page by page.
+
+    Notes follow LANraragi: `"<n>": "processed"` once page n is done, plus
+    `total_pages` and `id`, which Ichaival and LANreader poll. Slow formats are
+    unpacked once into the page cache first, never decoded once per page.
+    """
+    from archives import pagecache
+
+    archive = _archive(arcid)
+    info = reading.page_info(archive=archive)
+    count = min(page_thumbnail_count(archive), len(info.names))
+    if progress is not None:
+        progress.note(total_pages=count, id=arcid)
+    storage = thumbnails_storage()
+    todo = [n for n in range(1, count + 1) if force or not storage.exists(thumbnail_key(arcid, n))]
+    pending = set(todo)
+    done_already = [n for n in range(1, count + 1) if n not in pending]
+    if progress is not None and done_already:
+        progress.note(**{str(n): "processed" for n in done_already})
+    errors: list[str] = []
+    quality = page_quality()
+
+    def finish(number: int, data: bytes | None) -> None:
+        what = f"Page {number} of {arcid}"
+        if data is None:
+            errors.append(f"{what} could not be read")
+        save_atomic(storage, thumbnail_key(arcid, number), _render(data, quality=quality, what=what))
+        if progress is not None:
+            progress.note(**{str(number): "processed"})
+
+    if not todo:
+        return {"success": 1, "errors": errors}
+    if info.random_access:
+        with reading.open_reader(archive, cached=False) as reader:
+            for number in todo:
+                try:
+                    data: bytes | None = reader.read(info.names[number - 1], max_bytes=reading.max_page_bytes())
+                except Exception as exc:  # one bad member fails its page only
+                    logger.warning("Page %s of %s: %s", number, arcid, exc)
+                    data = None
+                finish(number, data)
+    else:
+        pagecache.pagecache_fill(arcid=arcid)
+        for number in todo:
+            data = pagecache.pagecache_read(arcid, number - 1)
+            if data is None:  # not in the cache (unreadable, or evicted meanwhile)
+                try:
+                    data = reading.member_bytes(archive=archive, name=info.names[number - 1])
+                except (reading.PageTooLarge, reading.ArchiveUnreadable, reading.PageNotFound):
+                    data = None
+            finish(number, data)
+    return {"success": 1, "errors": errors}
+
+
+def thumbnails_regenerate(*, force: bool = False, progress: Any = None) -> dict[str, Any]:
+    """Make every missing cover (every cover with `force`), reporting done/total."""
+    pks = list(Archive.objects.present().order_by("pk").values_list("pk", flat=True))
+    if progress is not None:
+        progress.note(total=len(pks), done=0)
+    errors: list[str] = []
+    for done, arcid in enumerate(pks, start=1):
+        if force or not thumbnail_exists(arcid):
+            try:
+                thumbnail_make(arcid=arcid)
+            except Exception as exc:  # one archive must not stop the library-wide run
+                logger.exception("Cover of %s failed", arcid)
+                errors.append(f"{arcid}: {exc}")
+        if progress is not None:
+            progress.note(done=done)
+    return {"success": 1, "errors": errors}
+
+
+def thumbnail_bytes(arcid: str, page: int) -> tuple[bytes, str] | None:
+    """The stored thumbnail and an ETag for it, or None."""
+    storage = thumbnails_storage()
+    key = thumbnail_key(arcid, page)
+    try:
+        with storage.open(key, "rb") as fh:
+            data = fh.read()
+    except (FileNotFoundError, OSError):
+        return None
+    return data, '"' + hashlib.sha1(data).hexdigest()[:24] + '"'

@@ -1,0 +1,98 @@
+"""Start a real Celery worker process against the test database and broker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextlib import suppress
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def purge_queue() -> None:
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
+class WorkerProcess:
+    def __init__(self, proc: subprocess.Popen[bytes], log: Path) -> None:
+        self.proc = proc
+        self.log = log
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and children), like a crash or power cut."""
+        with suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@contextmanager
+def celery_worker(
+    tmp_path: Path, *, concurrency: int = 1, env: dict[str, str] | None = None
+) -> Iterator[WorkerProcess]:
+    """A worker on this test's database, storages and queue; stopped on exit."""
+    log = tmp_path / f"worker-{uuid.uuid4().hex[:6]}.log"
+    worker_env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "HONDANA_CONTENT_DIR": storages["archives"].location,
+        "HONDANA_THUMBNAIL_DIR": storages["thumbnails"].location,
+        "HONDANA_PAGECACHE_DIR": storages["pagecache"].location,
+        "HONDANA_JOB_HEARTBEAT": "1",
+        "HONDANA_JOB_LOST_AFTER": str(settings.HONDANA_JOB_LOST_AFTER),
+        "HONDANA_JOB_REAP_EVERY": "1",
+        **(env or {}),
+    }
+    cmd = [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
+        "--concurrency", str(concurrency), "-Q", settings.CELERY_TASK_DEFAULT_QUEUE,
+        "-n", f"test-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=worker_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    worker = WorkerProcess(proc, log)
+    deadline = time.monotonic() + 60
+    while "ready." not in worker.output():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            worker.stop()
+            raise RuntimeError(f"Celery worker did not start:\n{worker.output()}")
+        time.sleep(0.2)
+    try:
+        yield worker
+    finally:
+        worker.stop()
