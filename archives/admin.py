@@ -12,11 +12,16 @@ from django.http import HttpRequest
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
+from archives import categories
 from archives import services
+from archives import tankoubons
 from archives.models import Archive
+from archives.models import Category
 from archives.models import ReadingState
 from archives.models import ServerConfig
 from archives.models import Tag
+from archives.models import Tankoubon
+from archives.models import TankoubonArchive
 from archives.tags import normalize_tags
 
 
@@ -121,3 +126,109 @@ class ServerConfigAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         ServerConfig.objects.get_or_create(pk=1)
         return HttpResponseRedirect(reverse("admin:archives_serverconfig_change", args=[1]))
+
+
+@admin.action(description="Remake the covers of the selected archives")
+def remake_covers(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Archive]) -> None:
+    from jobs.services import job_enqueue
+
+    count = 0
+    for arcid in queryset.values_list("pk", flat=True):
+        job_enqueue("thumbnail_task", ["", arcid, 0], attempts=3, dedupe_key=f"thumbnail_task:{arcid}:0")
+        count += 1
+    modeladmin.message_user(request, f"Queued {count} cover job(s); see Background jobs for their progress.")
+
+
+@admin.action(description="Regenerate missing thumbnails of the whole library")
+def regenerate_all(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Archive]) -> None:
+    from jobs.services import job_enqueue
+
+    job = job_enqueue("regen_all_thumbnails", ["", False], dedupe_key="regen_all_thumbnails")
+    modeladmin.message_user(request, f"Queued job #{job.pk}; its progress shows under Background jobs.")
+
+
+ArchiveAdmin.actions = [remake_covers, regenerate_all]
+
+
+class CategoryForm(forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ["name", "search", "pinned"]
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    form = CategoryForm
+    list_display = ["name", "id", "kind", "pinned", "size"]
+    search_fields = ["name", "=id"]
+    readonly_fields = ["id"]
+
+    @admin.display(description="type")
+    def kind(self, obj: Category) -> str:
+        return "dynamic" if obj.is_dynamic else "static"
+
+    @admin.display(description="members")
+    def size(self, obj: Category) -> int:
+        return obj.items.count()
+
+    def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            categories.category_update(catid=obj.pk, name=data["name"], search=data["search"], pinned=data["pinned"])
+        else:
+            created = categories.category_create(name=data["name"], search=data["search"], pinned=data["pinned"])
+            obj.pk = created.pk
+
+    def delete_model(self, request: HttpRequest, obj: Category) -> None:
+        categories.category_delete(catid=obj.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Category]) -> None:
+        for catid in queryset.values_list("pk", flat=True):
+            categories.category_delete(catid=catid)
+
+
+class TankMemberInline(admin.TabularInline):
+    model = TankoubonArchive
+    fields = ["position", "archive"]
+    readonly_fields = ["position", "archive"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # members are set over the API or in the web editor, which keep tanks consistent
+
+
+class TankForm(forms.ModelForm):
+    class Meta:
+        model = Tankoubon
+        fields = ["name", "summary", "tags"]
+
+
+@admin.register(Tankoubon)
+class TankoubonAdmin(admin.ModelAdmin):
+    form = TankForm
+    list_display = ["name", "id", "progress"]
+    search_fields = ["name", "=id", "tags"]
+    inlines = [TankMemberInline]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Tankoubon, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        tankoubons.tank_update(
+            tank_id=obj.pk,
+            archives=None,
+            metadata={"name": data["name"], "summary": data["summary"], "tags": data["tags"]},
+        )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        return None  # members are read-only here
+
+    def delete_model(self, request: HttpRequest, obj: Tankoubon) -> None:
+        tankoubons.tank_delete(tank_id=obj.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Tankoubon]) -> None:
+        for tank_id in queryset.values_list("pk", flat=True):
+            tankoubons.tank_delete(tank_id=tank_id)

@@ -29,6 +29,7 @@ from archives.locks import write_lock
 from archives.models import Archive
 from archives.models import ReadingState
 from archives.models import ServerConfig
+from archives.search.cache import invalidate_search_cache
 from archives.storage import archives_storage
 from archives.storage import local_copy
 
@@ -150,6 +151,14 @@ def forget_readers() -> None:
         readers.popitem()[1].close()
 
 
+def _mark_missing(archive: Archive) -> None:
+    """The file has gone: hide the record until a scan finds it again. Synthetic
+    records (generate_library, benchmarks) never had a file."""
+    if not archive.synthetic:
+        Archive.objects.filter(pk=archive.pk).update(missing=True)
+        invalidate_search_cache()
+
+
 def _list_key(arcid: str) -> str:
     return f"hondana:pages:{arcid}"
 
@@ -164,7 +173,7 @@ def page_info(*, archive: Archive) -> PageList:
             names = reader.page_names()
             random_access = reader.random_access and _is_local(archives_storage(), archive.file)
     except FileNotFoundError:
-        Archive.objects.filter(pk=archive.pk).update(missing=True)
+        _mark_missing(archive)
         raise ArchiveNotFound(archive.pk) from None
     cache.set(_list_key(archive.pk), {"names": names, "random_access": random_access}, timeout=None)
     if archive.pagecount != len(names):
@@ -250,7 +259,7 @@ def _read_member(archive: Archive, path: str) -> bytes:
     except formats.MemberTooLarge:
         raise PageTooLarge(path) from None
     except FileNotFoundError:
-        Archive.objects.filter(pk=archive.pk).update(missing=True)
+        _mark_missing(archive)
         raise ArchiveNotFound(archive.pk) from None
     except formats.ArchiveError as exc:
         raise ArchiveUnreadable(str(exc)) from exc
@@ -307,4 +316,22 @@ def archive_set_progress(*, arcid: str, page: int, force: bool = False) -> tuple
         if not updated:
             ReadingState.objects.create(archive_id=arcid, progress=page, lastreadtime=now, isnew=True)
     ServerConfig.objects.filter(pk=1).update(total_pages_read=F("total_pages_read") + 1)
+    # read: filters and hidecompleted depend on progress.
+    invalidate_search_cache()
+    return page, now
+
+
+def tank_set_progress(*, tank_id: str, page: int) -> tuple[int, int]:
+    """A tankoubon's reading progress: a page counted across its members in order.
+
+    The same checks as an archive's, except the page count (LANraragi's rule)."""
+    from archives.models import Tankoubon
+
+    if page < 1:
+        raise ProgressRefused("Invalid progress value.")
+    now = int(time.time())
+    with write_lock(f"tankoubon-write:{tank_id}", resource=tank_id):
+        if not Tankoubon.objects.filter(pk=tank_id).update(progress=page, lastreadtime=now):
+            raise ProgressRefused(f"{tank_id} doesn't exist in the database!")
+    invalidate_search_cache()
     return page, now

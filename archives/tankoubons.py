@@ -66,6 +66,13 @@ def _set_own_tags(tank: Tankoubon, tags: list[str]) -> None:
     TankoubonTag.objects.bulk_create([TankoubonTag(tank=tank, tag_id=i) for i in tag_ids], ignore_conflicts=True)
 
 
+def _cover_outdated(tank_id: str) -> None:
+    """The first member changed: remake the tank's cover (a job, after commit)."""
+    from jobs.services import job_enqueue
+
+    job_enqueue("tank_thumbnail_task", ["", tank_id], attempts=3, dedupe_key=f"tank_thumbnail_task:{tank_id}")
+
+
 def tank_create(*, name: str, tankid: str = "") -> Tankoubon:
     """PUT /api/tankoubons: a new tank, or a new name for `tankid` when it exists."""
     with transaction.atomic():
@@ -119,6 +126,8 @@ def tank_update(*, tank_id: str, archives: list[str] | None, metadata: dict[str,
                 [TankoubonArchive(tank=tank, archive_id=a, position=i) for i, a in enumerate(ordered, start=1)]
             )
             _refresh_in_tank([*before, *ordered])
+            if before[:1] != ordered[:1]:
+                _cover_outdated(tank_id)
         invalidate_search_cache()
     return tank
 
@@ -134,8 +143,11 @@ def tank_add_archive(*, tank_id: str, arcid: str) -> tuple[Tankoubon, Archive]:
             raise TankError(f"{arcid} does not exist in the database.")
         if not TankoubonArchive.objects.filter(tank=tank, archive=archive).exists():
             last = TankoubonArchive.objects.filter(tank=tank).order_by("-position").values_list("position", flat=True)
-            TankoubonArchive.objects.create(tank=tank, archive=archive, position=(last.first() or 0) + 1)
+            position = (last.first() or 0) + 1
+            TankoubonArchive.objects.create(tank=tank, archive=archive, position=position)
             _refresh_in_tank([arcid])
+            if position == 1:
+                _cover_outdated(tank_id)
             invalidate_search_cache()
     return tank, archive
 
@@ -149,8 +161,11 @@ def tank_remove_archive(*, tank_id: str, arcid: str) -> tuple[Tankoubon, Archive
         archive = Archive.objects.filter(pk=arcid).first()
         if archive is None:
             raise TankError(f"{arcid} does not exist in the database.")
+        was_first = tank_member_ids(tank_id)[:1] == [arcid]
         deleted, _ = TankoubonArchive.objects.filter(tank=tank, archive=archive).delete()
         if deleted:
+            if was_first:
+                _cover_outdated(tank_id)
             for position, link_id in enumerate(
                 TankoubonArchive.objects.filter(tank=tank).order_by("position").values_list("pk", flat=True), start=1
             ):
@@ -170,6 +185,9 @@ def tank_delete(*, tank_id: str) -> bool:
         Tankoubon.objects.filter(pk=tank_id).delete()
         _refresh_in_tank(members)
         invalidate_search_cache()
+    from archives.services import thumbnails_delete
+
+    thumbnails_delete(arcid=tank_id)
     return True
 
 

@@ -63,3 +63,11 @@ def regen_all_thumbnails(self: Any, thumbdir: str = "", force: bool = False) -> 
 
     with JobProgress.for_task(self) as progress:
         return thumbnails_regenerate(force=bool(force), progress=progress)
+
+
+@shared_task(name="tank_thumbnail_task", bind=True, soft_time_limit=300, time_limit=360)
+def tank_thumbnail_task(self: Any, thumbdir: str, tank_id: str) -> dict[str, Any]:
+    """A tankoubon's cover, from the first page of its first archive."""
+    from archives.thumbnails import tank_thumbnail_make
+
+    return {"success": 1, "id": tank_id, "path": tank_thumbnail_make(tank_id=tank_id)}

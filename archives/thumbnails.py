@@ -115,6 +115,39 @@ def thumbnail_make(*, arcid: str, page: int = 0, source_page: int | None = None)
     return absolute_path(thumbnails_storage(), key)
 
 
+def tank_thumbnail_make(*, tank_id: str, page: int = 1) -> str:
+    """A tankoubon's cover from a page counted across its members in order
+    (page 26 of a tank of 20- and 25-page archives is page 6 of the second)."""
+    from archives.models import Tankoubon
+    from archives.models import TankoubonArchive
+
+    if not Tankoubon.objects.filter(pk=tank_id).exists():
+        raise PageOutOfRange(tank_id, page)
+    members = (
+        TankoubonArchive.objects.filter(tank_id=tank_id, archive__missing=False)
+        .order_by("position")
+        .values_list("archive_id", "archive__pagecount")
+    )
+    key = thumbnail_key(tank_id)
+    remaining = page
+    for arcid, pagecount in members:
+        if remaining <= pagecount:
+            try:
+                archive = _archive(arcid)
+                name = reading.page_list(archive=archive)[remaining - 1]
+                data: bytes | None = reading.member_bytes(archive=archive, name=name)
+            except (ArchiveNotFound, reading.PageTooLarge, reading.ArchiveUnreadable, reading.PageNotFound, IndexError):
+                data = None
+            rendered = _render(data, quality=COVER_QUALITY, what=f"Page {page} of {tank_id}")
+            save_atomic(thumbnails_storage(), key, rendered)
+            return absolute_path(thumbnails_storage(), key)
+        remaining -= pagecount
+    if page == 1:  # an empty tank, or members without pages: the placeholder
+        save_atomic(thumbnails_storage(), key, placeholder_jpeg())
+        return absolute_path(thumbnails_storage(), key)
+    raise PageOutOfRange(tank_id, page)
+
+
 def page_thumbnails_missing(archive: Archive) -> bool:
     count = page_thumbnail_count(archive)
     if count == 0:
@@ -184,18 +217,25 @@ def page_thumbnails_make(*, arcid: str, force: bool = False, progress: Any = Non
 
 
 def thumbnails_regenerate(*, force: bool = False, progress: Any = None) -> dict[str, Any]:
-    """Make every missing cover (every cover with `force`), reporting done/total."""
+    """Make every missing cover of archives and tankoubons (every one with `force`),
+    reporting done/total."""
+    from archives.models import Tankoubon
+
     pks = list(Archive.objects.present().order_by("pk").values_list("pk", flat=True))
+    tanks = list(Tankoubon.objects.order_by("pk").values_list("pk", flat=True))
     if progress is not None:
-        progress.note(total=len(pks), done=0)
+        progress.note(total=len(pks) + len(tanks), done=0)
     errors: list[str] = []
-    for done, arcid in enumerate(pks, start=1):
-        if force or not thumbnail_exists(arcid):
+    for done, item in enumerate([*pks, *tanks], start=1):
+        if force or not thumbnail_exists(item):
             try:
-                thumbnail_make(arcid=arcid)
+                if item.startswith("TANK_"):
+                    tank_thumbnail_make(tank_id=item)
+                else:
+                    thumbnail_make(arcid=item)
             except Exception as exc:  # one archive must not stop the library-wide run
-                logger.exception("Cover of %s failed", arcid)
-                errors.append(f"{arcid}: {exc}")
+                logger.exception("Cover of %s failed", item)
+                errors.append(f"{item}: {exc}")
         if progress is not None:
             progress.note(done=done)
     return {"success": 1, "errors": errors}

@@ -113,6 +113,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compiling costs seconds on search queries whose row estimates look large.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    if env_str("HONDANA_TEST_RUN"):
+        # Test runs in one checkout at the same time each get their own test database.
+        DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{env_str('HONDANA_TEST_RUN')}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------

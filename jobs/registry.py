@@ -47,6 +47,11 @@ def _page_thumbnail_args(args: list[Any]) -> str | None:
     return None if ok else "page_thumbnails takes [archive id, force]."
 
 
+def _tank_thumbnail_args(args: list[Any]) -> str | None:
+    ok = len(args) == 2 and isinstance(args[1], str)
+    return None if ok else "tank_thumbnail_task takes [thumbdir, tankoubon id]."
+
+
 def _regen_args(args: list[Any]) -> str | None:
     return None if len(args) <= 2 else "regen_all_thumbnails takes [thumbdir, force]."
 
@@ -57,4 +62,5 @@ QUEUEABLE: dict[str, JobSpec] = {
     "thumbnail_task": JobSpec(attempts=3, check_args=_thumbnail_args),
     "page_thumbnails": JobSpec(attempts=3, check_args=_page_thumbnail_args),
     "regen_all_thumbnails": JobSpec(attempts=1, check_args=_regen_args),
+    "tank_thumbnail_task": JobSpec(attempts=3, check_args=_tank_thumbnail_args),
 }

@@ -1,10 +1,23 @@
-from django.contrib.auth import views as auth_views
+"""The web pages. `/reader?id=<id>` is stored by Mihon for every manga: keep it."""
+
 from django.urls import path
 
-from reader import views
+from reader.views import admin
+from reader.views import auth
+from reader.views import editing
+from reader.views import library
+from reader.views import reading
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("login", auth_views.LoginView.as_view(template_name="reader/login.html"), name="login"),
-    path("logout", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
+    path("", library.library, name="library"),
+    path("random", library.random_pick, name="random"),
+    path("reader", reading.reader, name="reader"),
+    path("upload", editing.upload, name="upload"),
+    path("edit", editing.edit, name="edit"),
+    path("batch", editing.batch, name="batch"),
+    path("categories", editing.categories, name="categories"),
+    path("settings", admin.settings_page, name="settings"),
+    path("jobs", admin.jobs, name="jobs"),
+    path("login", auth.Login.as_view(), name="login"),
+    path("logout", auth.logout, name="logout"),
 ]

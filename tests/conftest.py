@@ -42,6 +42,8 @@ def _isolated_files(settings, tmp_path: Path):
     settings.STORAGES = storages
     (tmp_path / "upload-tmp").mkdir()
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "upload-tmp")
+    # Real password hashing costs over a second per user; tests need no key stretching.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     config_changed()
     cache.clear()
     yield
@@ -55,10 +57,13 @@ def _jobs_run_inline(request):
     from config.celery import app
 
     eager = request.node.get_closest_marker("integration") is None
-    previous = app.conf.task_always_eager
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
     app.conf.task_always_eager = eager
+    # As with a real worker, a failing job is recorded on its Job row; it never
+    # turns the request that queued it into an error.
+    app.conf.task_eager_propagates = False
     yield
-    app.conf.task_always_eager = previous
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
 
 
 @pytest.fixture

@@ -46,6 +46,14 @@ def arcid(value: str, path: str = "/id") -> str:
     return value
 
 
+def tank_id(value: str, path: str = "/id") -> str:
+    """Tankoubon IDs (TANK_ and 10 digits) are length-checked only, like archive IDs."""
+    n = len(value)
+    if n != 15:
+        raise ParamError(f"String is too {'short' if n < 15 else 'long'}: {n}/15.", path)
+    return value
+
+
 def integer(
     request: Any, name: str, *, required: bool = False, minimum: int | None = None, default: int | None = None
 ) -> int | None:

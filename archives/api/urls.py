@@ -34,6 +34,12 @@ urlpatterns = [
     path("archives/<str:id>/thumbnail", thumbnails.ThumbnailView.as_view(), name="getArchiveThumbnail"),
     path("archives/<str:id>/files/thumbnails", thumbnails.PageThumbnailsView.as_view(), name="generatePageThumbnails"),
     path("regen_thumbs", thumbnails.RegenerateView.as_view(), name="regenerateThumbnails"),
+    path("tankoubons/<str:id>/thumbnail", thumbnails.TankThumbnailView.as_view(), name="getTankoubonThumbnail"),
+    re_path(
+        r"^tankoubons/(?P<id>[^/]+)/progress/(?P<page>[^/.]+)$",
+        pages.TankProgressView.as_view(),
+        name="updateTankoubonProgress",
+    ),
     path("tempfolder", pages.TempFolderView.as_view(), name="cleanTempFolder"),
     path("database/isnew", info.ClearAllNewView.as_view(), name="clearAllNew"),
     path("archives/<str:id>/toc", toc.TocView.as_view(), name="addArchiveToc"),

@@ -133,6 +133,26 @@ class ProgressView(ApiView):
         return plain("update_progress", id=arcid, page=saved, lastreadtime=when)
 
 
+class TankProgressView(ApiView):
+    operations = {"PUT": "update_tank_progress"}
+
+    def put(self, request: Request, id: str, page: str) -> HttpResponse:
+        from archives.api.auth import is_authenticated
+
+        params.tank_id(id)
+        number = params.parse_integer(page, "page", minimum=1)
+        config = get_config()
+        if config.authprogress and not is_authenticated(request._request):
+            return plain("update_tank_progress", success=0, status=401, error="This operation requires authentication.")
+        if config.localprogress and not config.authprogress:
+            return envelope("update_tank_progress", error="Server-side Progress Tracking is disabled on this instance.")
+        try:
+            saved, when = reading.tank_set_progress(tank_id=id, page=number)
+        except reading.ProgressRefused as exc:
+            return envelope("update_tank_progress", error=exc.message)
+        return plain("update_tank_progress", id=id, page=saved, lastreadtime=when)
+
+
 class TempFolderView(ApiView):
     protected = frozenset({"DELETE"})
     operations = {"DELETE": "cleantemp"}

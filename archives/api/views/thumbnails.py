@@ -88,3 +88,30 @@ class RegenerateView(ApiView):
         force = params.boolean(request, "force")
         job = job_enqueue("regen_all_thumbnails", ["", force], dedupe_key="regen_all_thumbnails")
         return plain("regen_thumbnails", job=job.pk)
+
+
+class TankThumbnailView(ApiView):
+    protected = frozenset({"PUT"})
+    operations = {"GET": "serve_tankoubon_thumbnail", "PUT": "update_tankoubon_thumbnail"}
+
+    def get(self, request: Request, id: str) -> HttpResponse:
+        no_fallback = params.boolean(request, "no_fallback", enum=True)
+        stored = thumbnails.thumbnail_bytes(id, 0) if id.startswith("TANK_") else None
+        if stored is not None:
+            return _image(request, stored[0], "image/jpeg", stored[1])
+        if not no_fallback:
+            return _placeholder(request)
+        from archives.models import Tankoubon
+
+        if not Tankoubon.objects.filter(pk=id).exists():
+            return envelope("serve_tankoubon_thumbnail", error="The given tankoubon does not exist.")
+        job = job_enqueue("tank_thumbnail_task", ["", id], attempts=3, dedupe_key=f"tank_thumbnail_task:{id}")
+        return plain("serve_tankoubon_thumbnail", status=202, job=job.pk)
+
+    def put(self, request: Request, id: str) -> HttpResponse:
+        page = params.integer(request, "page", required=True, minimum=1) or 1
+        try:
+            location = thumbnails.tank_thumbnail_make(tank_id=id, page=page)
+        except thumbnails.PageOutOfRange:
+            return envelope("update_tankoubon_thumbnail", error=f"Requested image not found: {id} page {page}")
+        return plain("update_tankoubon_thumbnail", new_thumbnail=location)

@@ -1,0 +1,75 @@
+"""The library: a grid of covers for one page of a search, and a random pick."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.shortcuts import render
+from django.urls import reverse
+
+from archives.config import get_config
+from archives.search.selectors import items_json
+from archives.search.selectors import random_page
+from archives.search.selectors import search_page
+from reader import selectors
+from reader.access import is_member
+from reader.access import public_page
+
+
+@public_page
+def library(request: HttpRequest) -> HttpResponse:
+    query = selectors.LibraryQuery.from_get(request.GET)
+    pagesize = get_config().archives_per_page
+    # Offset paging through the search selector: one LIMIT/OFFSET page and a count,
+    # whatever the size of the library.
+    page = search_page(query.search_params(), start=query.start, pagesize=pagesize)
+    items = [_card(item) for item in items_json(page.ids)]
+    tabs = [{**tab, "href": _href(query.querystring(category=tab["id"], start=0))} for tab in selectors.category_tabs()]
+    return render(
+        request,
+        "reader/library.html",
+        {
+            "items": items,
+            "query": query,
+            "pager": selectors.pager(query, pagesize=pagesize, filtered=page.filtered),
+            "all_href": _href(query.querystring(category="", start=0)),
+            "first_shown": query.start + 1 if items else 0,
+            "last_shown": query.start + len(items),
+            "filtered": page.filtered,
+            "total": page.total,
+            "tabs": tabs,
+            "sort_choices": selectors.sort_choices(query.sortby),
+            "member": is_member(request),
+            "suggest_minweight": selectors.suggest_minweight(),
+            "library_data": {"pagesize": pagesize, "member": is_member(request)},
+        },
+    )
+
+
+def _href(querystring: str) -> str:
+    return "?" + querystring if querystring else "?"
+
+
+def _card(item: dict[str, Any]) -> dict[str, Any]:
+    """An item of the grid: its API JSON plus what the card shows (library.js mirrors it)."""
+    pages, progress = item["pagecount"], item["progress"]
+    tank = item["arcid"].startswith("TANK_")
+    return {
+        **item,
+        "is_tank": tank,
+        "cover_url": f"/api/{'tankoubons' if tank else 'archives'}/{item['arcid']}/thumbnail",
+        "read_percent": min(round(100 * progress / pages), 100) if pages and progress else 0,
+    }
+
+
+@public_page
+def random_pick(request: HttpRequest) -> HttpResponse:
+    """Open one random match of the library's current search (a link that works without JS)."""
+    query = selectors.LibraryQuery.from_get(request.GET)
+    picked = random_page(query.search_params(), count=1)
+    if not picked:
+        return redirect(reverse("library") + ("?" + query.querystring() if query.querystring() else ""))
+    return redirect(reverse("reader") + "?id=" + picked[0])
