@@ -14,6 +14,7 @@ import time
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterator
+from contextlib import closing
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -102,20 +103,13 @@ def open_reader(archive: Archive, *, cached: bool = True) -> Iterator[formats.Ar
     """
     storage = archives_storage()
     if not _is_local(storage, archive.file):
-        with local_copy(storage, archive.file) as path:
-            reader = _open(path)
-            try:
-                yield reader
-            finally:
-                reader.close()
+        with local_copy(storage, archive.file) as copy, closing(_open(copy)) as reader:
+            yield reader
         return
     path = storage.path(archive.file)
     if not cached:
-        reader = _open(path)
-        try:
+        with closing(_open(path)) as reader:
             yield reader
-        finally:
-            reader.close()
         return
     readers = _thread_readers()
     key = (archive.pk, path)

@@ -63,20 +63,6 @@ def archive_detail_json(arcid: str) -> dict[str, Any] | None:
     return archive_json(row) if row is not None else None
 
 
-# A tag is "basic" (does not make an archive tagged) if it contains one of these.
-BASIC_TAG_MARKERS = (
-    "artist:",
-    "parody:",
-    "series:",
-    "language:",
-    "event:",
-    "group:",
-    "date_added:",
-    "timestamp:",
-    "source:",
-)
-
-
 def untagged_ids() -> list[str]:
     """IDs of archives with no tag outside the basic set (LANraragi's definition),
     from the `untagged` flag that services.archive_set_tags keeps."""

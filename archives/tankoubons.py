@@ -132,15 +132,20 @@ def tank_update(*, tank_id: str, archives: list[str] | None, metadata: dict[str,
     return tank
 
 
+def _tank_and_archive(tank_id: str, arcid: str) -> tuple[Tankoubon, Archive]:
+    tank = Tankoubon.objects.filter(pk=tank_id).first()
+    if tank is None:
+        raise TankError(f"{tank_id} doesn't exist in the database!")
+    archive = Archive.objects.filter(pk=arcid).first()
+    if archive is None:
+        raise TankError(f"{arcid} does not exist in the database.")
+    return tank, archive
+
+
 def tank_add_archive(*, tank_id: str, arcid: str) -> tuple[Tankoubon, Archive]:
     """Append an archive; adding one already there succeeds and changes nothing."""
     with write_lock(f"tankoubon-write:{tank_id}", resource=tank_id), transaction.atomic():
-        tank = Tankoubon.objects.filter(pk=tank_id).first()
-        if tank is None:
-            raise TankError(f"{tank_id} doesn't exist in the database!")
-        archive = Archive.objects.filter(pk=arcid).first()
-        if archive is None:
-            raise TankError(f"{arcid} does not exist in the database.")
+        tank, archive = _tank_and_archive(tank_id, arcid)
         if not TankoubonArchive.objects.filter(tank=tank, archive=archive).exists():
             last = TankoubonArchive.objects.filter(tank=tank).order_by("-position").values_list("position", flat=True)
             position = (last.first() or 0) + 1
@@ -155,12 +160,7 @@ def tank_add_archive(*, tank_id: str, arcid: str) -> tuple[Tankoubon, Archive]:
 def tank_remove_archive(*, tank_id: str, arcid: str) -> tuple[Tankoubon, Archive]:
     """Remove a member and close the gap; removing a non-member succeeds."""
     with write_lock(f"tankoubon-write:{tank_id}", resource=tank_id), transaction.atomic():
-        tank = Tankoubon.objects.filter(pk=tank_id).first()
-        if tank is None:
-            raise TankError(f"{tank_id} doesn't exist in the database!")
-        archive = Archive.objects.filter(pk=arcid).first()
-        if archive is None:
-            raise TankError(f"{arcid} does not exist in the database.")
+        tank, archive = _tank_and_archive(tank_id, arcid)
         was_first = tank_member_ids(tank_id)[:1] == [arcid]
         deleted, _ = TankoubonArchive.objects.filter(tank=tank, archive=archive).delete()
         if deleted:
