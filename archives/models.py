@@ -97,6 +97,8 @@ class Archive(SearchColumnsMixin):
             models.Index(fields=["missing"], name="archive_missing_idx"),
             # Counts of the base sets of a search (grouped or not) read only this index.
             models.Index(fields=["missing", "in_tank", "untagged"], name="archive_search_flags_idx"),
+            # Joins from reading states (hidecompleted) need only the page count.
+            models.Index(fields=["id", "pagecount"], name="archive_id_pagecount_idx"),
         ]
 
     def __str__(self) -> str:
@@ -157,6 +159,17 @@ class ReadingState(models.Model):
             models.UniqueConstraint(fields=["archive", "user"], name="readingstate_archive_user"),
             # NULLs are distinct in unique indexes, so the shared row needs its own.
             models.UniqueConstraint(fields=["archive"], condition=Q(user__isnull=True), name="readingstate_shared"),
+        ]
+        indexes = [
+            # Searches: `sortby=lastread` walks this in order, `newonly` counts the not-new.
+            models.Index(fields=["lastreadtime"], condition=Q(user__isnull=True), name="readingstate_lastread_idx"),
+            models.Index(fields=["isnew", "archive"], condition=Q(user__isnull=True), name="readingstate_isnew_idx"),
+            # `hidecompleted` looks only at the rows with some progress.
+            models.Index(
+                fields=["progress", "archive"],
+                condition=Q(user__isnull=True, progress__gt=0),
+                name="readingstate_progress_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -343,7 +356,11 @@ class ArchiveSortValue(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["archive", "namespace"], name="sortvalue_unique")]
-        indexes = [models.Index(fields=["namespace", "value_sort"], name="sortvalue_ns_value_idx")]
+        indexes = [
+            models.Index(fields=["namespace", "value_sort"], name="sortvalue_ns_value_idx"),
+            # The archives with a tag in a namespace (a bare `female:` search token).
+            models.Index(fields=["namespace", "archive"], name="sortvalue_ns_archive_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.archive_id} {self.namespace}: {self.value_sort}"

@@ -1,16 +1,28 @@
 """SQL for one search: which archives and tanks match, how many, in which order.
 
-Each token is resolved against the small table of distinct tags first (a pattern
-over tag names), then archives are found through an index: the GIN-indexed tag-id
-array on PostgreSQL, the ArchiveTag (tag, archive) index on SQLite. Exclusions are
-NOT of the same predicate (never `NOT IN (subquery)` on PostgreSQL). Sorting uses
-the precomputed natural-sort key columns. Tanks are few, so they are matched in SQL
-but merged into the archive order in Python.
+Each token is resolved first, in Python: the ids of the tags it matches (a pattern
+over the small table of distinct tags; a bare `namespace:` token instead stands for
+every archive with a tag in that namespace), and the archives whose title matches
+(one scan of a narrow title index). The archive side is then answered from indexes
+without reading the wide archive rows where it can:
+
+- counts start from the smallest positive token's links and probe the others by
+  archive id; the base set (not missing, not in a tank) is applied as "not in the
+  few hidden archives", so 40,000 matches are never joined to their archive rows;
+- a page is either the matches sorted (when they are few) or a walk of the order's
+  index (title, a namespace's values, last read time) that probes each row and
+  stops after one page.
+
+Exclusions are NOT of the same predicate (never `NOT IN (subquery)` over links on
+PostgreSQL). Tanks are few, so they are matched in SQL but merged into the archive
+order in Python.
 """
 
 from __future__ import annotations
 
 import heapq
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
@@ -104,37 +116,116 @@ class TokenPlan:
     tag_params: list[Any]
     title_op: str
     title_pattern: str
-    tag_count: int = 0
+    # The matching tag ids; None when there are too many to list (the SQL is used then).
+    tag_ids: list[int] | None = None
+    # A bare `namespace:` token: the archives with any tag in it, from ArchiveSortValue.
+    namespace: str | None = None
+    # Archives (in any state) whose title matches; None when not listed (too many, or
+    # not needed): then titles are matched in SQL.
+    title_ids: list[str] | None = None
+
+    @property
+    def tag_count(self) -> int:
+        return len(self.tag_ids) if self.tag_ids is not None else MAX_LISTED_TAGS + 1
+
+
+# Past this many, a token's tags or title matches stay a subquery instead of a list.
+# (Titles are a substring scan, done once per search; the list then serves every query.)
+MAX_LISTED_TAGS = 5000
+MAX_LISTED_TITLES = 20000
+# A bare namespace: no wildcard, one colon, at the end (tags beginning with "female:"
+# are exactly the tags whose namespace is "female").
+_BARE_NAMESPACE = re.compile(r"[^:*%?_]+:")
 
 
 def plan_token(token: Token) -> TokenPlan:
     """Resolve the tag side of a token: an exact token uses the tag that equals it if
     there is one, and otherwise falls back to the fuzzy rule, as LANraragi does."""
-    tag_sql, tag_params = "", []
-    if token.exact and Tag.objects.filter(name=token.literal).exists():
+    exact_tag = token.exact and Tag.objects.filter(name=token.literal).exists()
+    if exact_tag:
         tag_sql, tag_params = f"SELECT id FROM {T} WHERE name = %s", [token.literal]
     else:
         # With a namespace the tag must begin with the token; without, contain it.
         op, pattern = _pattern(token.glob(prefix=not token.namespaced, suffix=True))
         tag_sql, tag_params = f"SELECT id FROM {T} WHERE name {op} %s", [pattern]
     title_op, title_pattern = _pattern(token.glob(prefix=not token.exact, suffix=not token.exact))
-    tag_count = 0
+    plan = TokenPlan(token, tag_sql, tag_params, title_op, title_pattern)
+    if not exact_tag and _BARE_NAMESPACE.fullmatch(token.text):
+        plan.namespace = token.text[:-1]
+    else:
+        ids = [row[0] for row in _fetch(f"{tag_sql} LIMIT {MAX_LISTED_TAGS + 1}", tag_params)]
+        plan.tag_ids = ids if len(ids) <= MAX_LISTED_TAGS else None
+    return plan
+
+
+def list_title_matches(plans: list[TokenPlan]) -> None:
+    """Fill in `title_ids` of every plan with one pass over the titles (which no index
+    orders by substring), so that a query of three tokens scans them once, not thrice."""
+    if not plans:
+        return
+    conditions = [f"title_lower {p.title_op} %s" for p in plans]
+    patterns = [p.title_pattern for p in plans]
+    cap = MAX_LISTED_TITLES * len(plans) + 1
+    flags = "".join(f", CASE WHEN {c} THEN 1 ELSE 0 END" for c in conditions)
+    rows = _fetch(
+        f"SELECT id{flags} FROM {A} WHERE {' OR '.join(conditions)} LIMIT {cap}",
+        patterns + patterns,
+    )
+    if len(rows) == cap:
+        return  # too many to list: the plans keep matching titles in SQL
+    for i, plan in enumerate(plans, start=1):
+        ids = [row[0] for row in rows if row[i]]
+        plan.title_ids = ids if len(ids) <= MAX_LISTED_TITLES else None
+
+
+def _int_list(ids: list[int]) -> str:
+    # Inlined rather than bound: thousands of ids would pass SQLite's variable limit.
+    return ",".join(str(int(i)) for i in ids)
+
+
+def _tag_probe(plan: TokenPlan, ref: str, *, row: bool) -> tuple[str, list[Any]]:
+    """SQL true when the archive `ref` (an id expression) has one of the token's tags.
+    `row`: the archive row is at hand as `a` (its PostgreSQL tag-id array can be used)."""
+    if plan.namespace is not None:
+        return f"EXISTS (SELECT 1 FROM {SV} xs WHERE xs.archive_id = {ref} AND xs.namespace = %s)", [plan.namespace]
+    if plan.tag_ids is None:
+        return f"EXISTS (SELECT 1 FROM {AT} xt WHERE xt.archive_id = {ref} AND xt.tag_id IN ({plan.tag_sql}))", list(
+            plan.tag_params
+        )
+    if not plan.tag_ids:
+        return "1=0", []
+    if row and _postgres() and plan.tag_count <= GIN_MAX_TAGS:
+        # The column is integer[] (half the size of bigint[] in the GIN index).
+        return f"a.tag_ids && ARRAY[{_int_list(plan.tag_ids)}]::integer[]", []
+    # A long list is checked against the archive's own few links rather than
+    # looked up once per listed tag.
+    column = "xt.tag_id" if plan.tag_count <= 16 or _postgres() else "+xt.tag_id"
+    return (
+        f"EXISTS (SELECT 1 FROM {AT} xt WHERE xt.archive_id = {ref} AND {column} IN ({_int_list(plan.tag_ids)}))",
+        [],
+    )
+
+
+def _title_probe(plan: TokenPlan, ref: str) -> tuple[str, list[Any]] | None:
+    if plan.title_ids is None:
+        return f"{ref} IN (SELECT id FROM {A} WHERE title_lower {plan.title_op} %s)", [plan.title_pattern]
+    if not plan.title_ids:
+        return None
+    # One parameter however long the list: an array, or JSON that SQLite unpacks.
     if _postgres():
-        tag_count = int(_fetch(f"SELECT COUNT(*) FROM ({tag_sql}) matched", tag_params)[0][0])
-    return TokenPlan(token, tag_sql, tag_params, title_op, title_pattern, tag_count)
+        return f"{ref} = ANY(%s)", [list(plan.title_ids)]
+    return f"{ref} IN (SELECT value FROM json_each(%s))", [json.dumps(plan.title_ids)]
 
 
 def _archive_token_sql(plan: TokenPlan) -> tuple[str, list[Any]]:
-    if _postgres() and plan.tag_count <= GIN_MAX_TAGS:
-        # The column is integer[] (half the size of bigint[] in the GIN index).
-        tag = f"a.tag_ids && ARRAY({plan.tag_sql.replace('SELECT id ', 'SELECT id::integer ', 1)})"
-    elif _postgres():
-        # A GIN overlap with thousands of keys is slower than a semi-join on the links.
-        tag = f"EXISTS (SELECT 1 FROM {AT} at WHERE at.archive_id = a.id AND at.tag_id IN ({plan.tag_sql}))"
-    else:
-        tag = f"a.id IN (SELECT archive_id FROM {AT} WHERE tag_id IN ({plan.tag_sql}))"
-    parts = [tag, f"a.title_lower {plan.title_op} %s"]
-    params: list[Any] = [*plan.tag_params, plan.title_pattern]
+    """The token as a condition on the archive row `a`."""
+    tag, params = _tag_probe(plan, "a.id", row=True)
+    parts = [tag]
+    # Left out when no title matches (known from the listing): without the OR,
+    # PostgreSQL probes each walked row instead of hashing the whole tag side first.
+    if plan.title_ids != []:
+        parts.append(f"a.title_lower {plan.title_op} %s")
+        params.append(plan.title_pattern)
     numeric = plan.token.numeric
     if numeric is not None:
         column, op, value = numeric
@@ -142,6 +233,129 @@ def _archive_token_sql(plan: TokenPlan) -> tuple[str, list[Any]]:
         parts.append(f"{expr} {_OPERATORS[op]} %s")
         params.append(value)
     return "(" + " OR ".join(parts) + ")", params
+
+
+def _archive_token_id_sql(plan: TokenPlan, ref: str) -> tuple[str, list[Any]]:
+    """The token as a condition on an archive id alone (no numeric part)."""
+    tag, params = _tag_probe(plan, ref, row=False)
+    title = _title_probe(plan, ref)
+    if title is None:
+        return tag, params
+    return f"({tag} OR {title[0]})", params + title[1]
+
+
+def _token_members_sql(plan: TokenPlan) -> tuple[str, list[Any]]:
+    """SELECT of the distinct ids (column `id`) of every archive the token matches."""
+    unique = True  # each archive at most once in the tag part
+    if plan.namespace is not None:
+        sql, params = f"SELECT archive_id AS id FROM {SV} WHERE namespace = %s", [plan.namespace]
+    elif plan.tag_ids is None:
+        sql, params, unique = (
+            f"SELECT archive_id AS id FROM {AT} WHERE tag_id IN ({plan.tag_sql})",
+            plan.tag_params,
+            False,
+        )
+    elif len(plan.tag_ids) == 1:
+        sql, params = f"SELECT archive_id AS id FROM {AT} WHERE tag_id = {int(plan.tag_ids[0])}", []
+    elif plan.tag_ids:
+        sql, params, unique = (
+            f"SELECT archive_id AS id FROM {AT} WHERE tag_id IN ({_int_list(plan.tag_ids)})",
+            [],
+            False,
+        )
+    else:
+        sql, params = f"SELECT id FROM {A} WHERE 1=0", []
+    params = list(params)
+    title = _title_probe(plan, "t.id")
+    if title is None:
+        return (sql if unique else f"SELECT DISTINCT id FROM ({sql}) m"), params
+    if not unique:
+        # One dedupe pass over the links and the titles together.
+        return f"{sql} UNION SELECT t.id AS id FROM {A} t WHERE {title[0]}", params + title[1]
+    # Title matches that the tags did not already give (UNION ALL: no dedupe pass).
+    tag, tag_params = _tag_probe(plan, "t.id", row=False)
+    titles_only = f"SELECT t.id AS id FROM {A} t WHERE {title[0]} AND NOT {tag}"
+    return f"{sql} UNION ALL {titles_only}", params + title[1] + tag_params
+
+
+@dataclass
+class IdSet:
+    """Archives that SQL can both list (`members`: distinct ids in a column `id`) and
+    test by id alone (`probe`, with `{ref}` standing for the id expression)."""
+
+    members: str
+    members_params: list[Any]
+    probe: str
+    probe_params: list[Any]
+    # Orders sets whose estimates are both capped: a static category before one tag
+    # before many tags before a whole namespace.
+    breadth: int = 0
+    _estimate: int | None = None
+
+    def test(self, ref: str) -> tuple[str, list[Any]]:
+        return self.probe.replace("{ref}", ref), list(self.probe_params)
+
+    def estimate(self, cap: int = 2000) -> int:
+        """How many archives it holds, counted up to `cap` (enough to pick the smallest)."""
+        if self._estimate is None:
+            sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM ({self.members}) m LIMIT {cap}) c"
+            self._estimate = int(_fetch(sql, self.members_params)[0][0])
+        return self._estimate
+
+
+def token_set(plan: TokenPlan) -> IdSet:
+    if plan.token.numeric is not None:
+        return _pages_set(plan)
+    members, members_params = _token_members_sql(plan)
+    probe, probe_params = _archive_token_id_sql(plan, "{ref}")
+    breadth = MAX_LISTED_TAGS + 2 if plan.namespace is not None else plan.tag_count
+    return IdSet(members, members_params, probe, probe_params, breadth=breadth)
+
+
+def _pages_set(plan: TokenPlan) -> IdSet:
+    """A `pages:` token: its page count comparison, or its tags or title."""
+    assert plan.token.numeric is not None
+    _, op, value = plan.token.numeric
+    tag, tag_params = _archive_token_id_sql(plan, "n.id")
+    where = f"(n.pagecount {_OPERATORS[op]} %s OR {tag})"
+    return IdSet(
+        f"SELECT n.id AS id FROM {A} n WHERE {where}",
+        [value, *tag_params],
+        f"EXISTS (SELECT 1 FROM {A} n WHERE n.id = {{ref}} AND {where})",
+        [value, *tag_params],
+        breadth=MAX_LISTED_TAGS + 1,
+    )
+
+
+def _shared_state_set(condition: str, params: list[Any]) -> IdSet:
+    """Archives whose server-wide reading state row meets `condition` (over `x`)."""
+    return IdSet(
+        f"SELECT x.archive_id AS id FROM {RS} x WHERE x.user_id IS NULL AND {condition}",
+        list(params),
+        f"EXISTS (SELECT 1 FROM {RS} x WHERE x.archive_id = {{ref}} AND x.user_id IS NULL AND {condition})",
+        list(params),
+    )
+
+
+def _completed_set() -> IdSet:
+    """Archives read past 85 % (progress/pagecount > 0.85, in integers)."""
+    condition = "x.user_id IS NULL AND x.progress > 0 AND c.pagecount > 0 AND x.progress * 100 > c.pagecount * 85"
+    return IdSet(
+        f"SELECT x.archive_id AS id FROM {RS} x JOIN {A} c ON c.id = x.archive_id WHERE {condition}",
+        [],
+        f"EXISTS (SELECT 1 FROM {RS} x JOIN {A} c ON c.id = x.archive_id WHERE x.archive_id = {{ref}} AND {condition})",
+        [],
+    )
+
+
+def category_set(category_id: str) -> IdSet:
+    return IdSet(
+        f"SELECT archive_id AS id FROM {CI} WHERE category_id = %s AND archive_id IS NOT NULL",
+        [category_id],
+        f"{{ref}} IN (SELECT archive_id FROM {CI} WHERE category_id = %s AND archive_id IS NOT NULL)",
+        [category_id],
+        breadth=-1,
+    )
 
 
 def _tank_token_sql(plan: TokenPlan) -> tuple[str, list[Any]]:
@@ -164,6 +378,30 @@ class Query:
     tanks: Where | None  # None: no tank can match
     needs_state: bool
     empty: bool = False
+    # The same archive conditions as sets of ids, when every condition besides the
+    # base flags (missing, in a tank) is one: counts and small results come from them.
+    including: list[IdSet] = field(default_factory=list)
+    excluding: list[IdSet] = field(default_factory=list)
+    by_ids: bool = False
+    # Filled in by count_archives, so that the page can choose how to find its rows.
+    archive_count: int | None = None
+    _driver: IdSet | None = None
+
+    @property
+    def driver(self) -> IdSet:
+        """The set of `including` to read members from: the smallest."""
+        if self._driver is None:
+            self._driver = (
+                min(self.including, key=lambda s: (s.estimate(), s.breadth))
+                if len(self.including) > 1
+                else self.including[0]
+            )
+        return self._driver
+
+    @property
+    def others(self) -> list[IdSet]:
+        """The sets of `including` probed by id, all but the driver."""
+        return [s for s in self.including if s is not self.driver]
 
 
 def build_query(params: SearchParams) -> Query:
@@ -178,6 +416,7 @@ def build_query(params: SearchParams) -> Query:
         f"EXISTS (SELECT 1 FROM {TA} m JOIN {A} ma ON ma.id = m.archive_id WHERE m.tank_id = t.id AND ma.missing = %s)",
         False,
     )
+    category = None
     if params.category:
         category = Category.objects.filter(pk=params.category).first()
         if category is None:
@@ -206,10 +445,29 @@ def build_query(params: SearchParams) -> Query:
     if params.sort == "lastread":
         archives.add("COALESCE(rs.lastreadtime, 0) > 0")
         tanks.add(f"({_tank_lastread_sql()}) > 0")
-    for token in tokens:
-        plan = plan_token(token)
+    including: list[IdSet] = []
+    excluding: list[IdSet] = []
+    by_ids = not params.untaggedonly
+    if params.hidecompleted:
+        excluding.append(_completed_set())
+    if params.newonly:
+        # New is "no state row, or isnew": the complement of the rows with isnew false.
+        excluding.append(_shared_state_set("x.isnew = %s", [False]))
+    if params.sort == "lastread":
+        including.append(_shared_state_set("x.lastreadtime > %s", [0]))
+    if category is not None and not category.search:
+        including.append(category_set(category.pk))
+    plans = [plan_token(token) for token in tokens]
+    # `read:` compares the reading state, where a missing row counts as 0: no id set.
+    by_ids = by_ids and all(p.token.numeric is None or p.token.numeric[0] == "pagecount" for p in plans)
+    if by_ids:
+        list_title_matches(plans)
+    for plan in plans:
+        token = plan.token
         if token.numeric is not None:
             needs_state = needs_state or token.numeric[0] == "progress"
+        if by_ids:
+            (excluding if token.negated else including).append(token_set(plan))
         sql, sql_params = _archive_token_sql(plan)
         archives.add(f"NOT {sql}" if token.negated else sql, *sql_params)
         if token.numeric is not None and not token.negated:
@@ -217,7 +475,16 @@ def build_query(params: SearchParams) -> Query:
         elif token.numeric is None:
             tsql, tparams = _tank_token_sql(plan)
             tanks.add(f"NOT {tsql}" if token.negated else tsql, *tparams)
-    return Query(params, archives, tanks if tanks_possible else None, needs_state, empty)
+    return Query(
+        params,
+        archives,
+        tanks if tanks_possible else None,
+        needs_state,
+        empty,
+        including=including,
+        excluding=excluding,
+        by_ids=by_ids,
+    )
 
 
 def _tank_lastread_sql() -> str:
@@ -227,16 +494,8 @@ def _tank_lastread_sql() -> str:
     )
 
 
-def _archive_from(query: Query, *, sort_join: bool) -> tuple[str, list[Any]]:
-    sql = f"FROM {A} a"
-    params: list[Any] = []
-    if query.needs_state:
-        sql += f" LEFT JOIN {RS} rs ON rs.archive_id = a.id AND rs.user_id IS NULL"
-    sort = query.params.sort
-    if sort_join and sort not in ("title", "lastread"):
-        sql += f" LEFT JOIN {SV} sv ON sv.archive_id = a.id AND sv.namespace = %s"
-        params.append(sort)
-    return sql, params
+def _archive_from(query: Query) -> tuple[str, list[Any]]:
+    return f"FROM {A} a{_state_join(query)}", []
 
 
 def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
@@ -245,10 +504,66 @@ def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         return cursor.fetchall()
 
 
+def _visible(query: Query, ref: str) -> tuple[str, list[Any]]:
+    """`ref` is in the base set: not missing and, when grouped, in no tank. Written as
+    "not among the hidden ones", a short list, so that no archive row is read."""
+    hidden = f"SELECT id FROM {A} WHERE missing = %s"
+    params: list[Any] = [True]
+    if query.params.grouped:
+        hidden += f" UNION ALL SELECT id FROM {A} WHERE missing = %s AND in_tank = %s"
+        params += [False, True]
+    return f"{ref} NOT IN ({hidden})", params
+
+
+def _by_ids_conditions(query: Query, ref: str, including: list[IdSet], excluding: list[IdSet]) -> tuple[str, list[Any]]:
+    """`ref` is visible, in every set of `including` and in none of `excluding`."""
+    where, params = _visible(query, ref)
+    parts = [where]
+    for item in including:
+        sql, p = item.test(ref)
+        parts.append(sql)
+        params += p
+    for item in excluding:
+        sql, p = item.test(ref)
+        parts.append(f"NOT {sql}")
+        params += p
+    return " AND ".join(parts), params
+
+
+def _by_ids_sql(query: Query, *, select: str) -> tuple[str, list[Any]]:
+    """`SELECT <select>` over the matching ids: the driver's members, probed by id."""
+    where, params = _by_ids_conditions(query, "d.id", query.others, query.excluding)
+    return f"SELECT {select} FROM ({query.driver.members}) d WHERE {where}", query.driver.members_params + params
+
+
+def _count_base(query: Query) -> int:
+    sql = f"SELECT COUNT(*) FROM {A} a WHERE a.missing = %s"
+    params: list[Any] = [False]
+    if query.params.grouped:
+        sql += " AND a.in_tank = %s"
+        params.append(False)
+    return int(_fetch(sql, params)[0][0])
+
+
 def count_archives(query: Query) -> int:
+    query.archive_count = _count_archives(query)
+    return query.archive_count
+
+
+def _count_archives(query: Query) -> int:
     if query.empty:
         return 0
-    from_sql, from_params = _archive_from(query, sort_join=False)
+    if query.by_ids and query.including:
+        return int(_fetch(*_by_ids_sql(query, select="COUNT(*)"))[0][0])
+    if query.by_ids and len(query.excluding) == 1:
+        # Everything but one set: the base count less the visible members of the set.
+        sql, params = _visible(query, "d.id")
+        excluded = query.excluding[0]
+        inside = _fetch(f"SELECT COUNT(*) FROM ({excluded.members}) d WHERE {sql}", excluded.members_params + params)
+        return _count_base(query) - int(inside[0][0])
+    if query.by_ids and not query.excluding:
+        return _count_base(query)
+    from_sql, from_params = _archive_from(query)
     rows = _fetch(f"SELECT COUNT(*) {from_sql} WHERE {query.archives.render()}", from_params + query.archives.params)
     return int(rows[0][0])
 
@@ -274,26 +589,6 @@ class _Rev:
         return isinstance(other, _Rev) and other.v == self.v
 
 
-def _order_sql(query: Query) -> tuple[str, str]:
-    """(select columns for the key, ORDER BY clause) for archives."""
-    sort, desc = query.params.sort, query.params.desc
-    d = "DESC" if desc else "ASC"
-    title = _collate("a.title_sort")
-    if sort == "title":
-        return "a.title_sort, a.title_sort", f"{title} {d}, a.id {d}"
-    if sort == "lastread":
-        # Newest first unless `desc`, which LANraragi inverts for this key.
-        d = "ASC" if desc else "DESC"
-        return "COALESCE(rs.lastreadtime, 0), a.title_sort", f"COALESCE(rs.lastreadtime, 0) {d}, {title} {d}, a.id {d}"
-    value = _collate("sv.value_sort")
-    has = "sv.value_sort IS NOT NULL"
-    return (
-        "sv.value_sort, a.title_sort",
-        f"CASE WHEN {has} THEN 0 ELSE 1 END, {value} {d}, "
-        f"CASE WHEN {has} THEN {title} END {d}, CASE WHEN {has} THEN a.id END {d}, {title} ASC, a.id ASC",
-    )
-
-
 def sort_tuple(params: SearchParams, k1: Any, title_sort: str, item_id: str) -> tuple[Any, ...]:
     sort, desc = params.sort, params.desc
     if sort == "title":
@@ -309,26 +604,112 @@ def sort_tuple(params: SearchParams, k1: Any, title_sort: str, item_id: str) -> 
     return (0, k1, title_sort, item_id)
 
 
+# Up to this many matches, a page sorts all of them; above, it walks the order's index.
+SORT_MATCHES_MAX = 3000
+
+
+def _page_where(query: Query) -> tuple[str, list[Any], bool]:
+    """(WHERE, params, small): `small` when the matches are few and listed by a set."""
+    where, params = query.archives.render(), list(query.archives.params)
+    if not _postgres():
+        # Unary + keeps SQLite from picking the flags index (nearly every row passes it)
+        # over the order's index that can stop after one page.
+        where = where.replace("a.missing =", "+a.missing =").replace("a.in_tank =", "+a.in_tank =")
+    small = (
+        query.by_ids
+        and bool(query.including)
+        and query.archive_count is not None
+        and query.archive_count <= SORT_MATCHES_MAX
+    )
+    if small:
+        where = f"a.id IN ({query.driver.members}) AND {where}"
+        params = query.driver.members_params + params
+    return where, params, small
+
+
+def _limit(sql: str, params: list[Any], offset: int, limit: int | None) -> tuple[str, list[Any]]:
+    if limit is not None:
+        return sql + " LIMIT %s OFFSET %s", [*params, limit, offset]
+    if offset:
+        return sql + (" OFFSET %s" if _postgres() else " LIMIT -1 OFFSET %s"), [*params, offset]
+    return sql, params
+
+
+def _state_join(query: Query) -> str:
+    return f" LEFT JOIN {RS} rs ON rs.archive_id = a.id AND rs.user_id IS NULL" if query.needs_state else ""
+
+
 def archive_page_rows(query: Query, *, offset: int, limit: int | None) -> list[tuple[str, tuple[Any, ...]]]:
     """[(id, sort tuple)] of matching archives in order, from `offset`, at most `limit`."""
     if query.empty:
         return []
-    key_cols, order = _order_sql(query)
-    from_sql, from_params = _archive_from(query, sort_join=True)
-    where = query.archives.render()
-    if not _postgres():
-        # Unary + keeps SQLite from picking the flags index (nearly every row passes it)
-        # over the title-ordered covering index that can stop after one page.
-        where = where.replace("a.missing =", "+a.missing =").replace("a.in_tank =", "+a.in_tank =")
-    sql = f"SELECT a.id, {key_cols} {from_sql} WHERE {where} ORDER BY {order}"
-    params = from_params + query.archives.params
-    if limit is not None:
-        sql += " LIMIT %s OFFSET %s"
-        params += [limit, offset]
-    elif offset:
-        sql += " LIMIT -1 OFFSET %s" if not _postgres() else " OFFSET %s"
-        params.append(offset)
-    return [(row[0], sort_tuple(query.params, row[1], row[2], row[0])) for row in _fetch(sql, params)]
+    sort = query.params.sort
+    if sort == "title":
+        rows = _title_rows(query, offset, limit)
+    elif sort == "lastread":
+        rows = _lastread_rows(query, offset, limit)
+    else:
+        rows = _namespace_rows(query, offset, limit)
+    return [(row[0], sort_tuple(query.params, row[1], row[2], row[0])) for row in rows]
+
+
+def _title_rows(query: Query, offset: int, limit: int | None) -> list[tuple[Any, ...]]:
+    d = "DESC" if query.params.desc else "ASC"
+    where, params, _ = _page_where(query)
+    sql = (
+        f"SELECT a.id, a.title_sort, a.title_sort FROM {A} a{_state_join(query)}"
+        f" WHERE {where} ORDER BY {_collate('a.title_sort')} {d}, a.id {d}"
+    )
+    return _fetch(*_limit(sql, params, offset, limit))
+
+
+def _lastread_rows(query: Query, offset: int, limit: int | None) -> list[tuple[Any, ...]]:
+    # Newest first unless `desc`, which LANraragi inverts for this key. SQLite is told
+    # to walk the last-read index (left alone, it picks the user index: every row).
+    d = "ASC" if query.params.desc else "DESC"
+    where, params, small = _page_where(query)
+    walk = "" if small or _postgres() else " INDEXED BY readingstate_lastread_idx CROSS"
+    sql = (
+        f"SELECT a.id, rs.lastreadtime, a.title_sort FROM {RS} rs{walk} JOIN {A} a ON a.id = rs.archive_id"
+        f" WHERE rs.user_id IS NULL AND rs.lastreadtime > 0 AND {where}"
+        f" ORDER BY rs.lastreadtime {d}, {_collate('a.title_sort')} {d}, a.id {d}"
+    )
+    return _fetch(*_limit(sql, params, offset, limit))
+
+
+def _namespace_rows(query: Query, offset: int, limit: int | None) -> list[tuple[Any, ...]]:
+    """Archives with a value for the namespace in value order (then title, id; all
+    reversed by `desc`), then those without one in title order, never reversed."""
+    namespace, d = query.params.sort, "DESC" if query.params.desc else "ASC"
+    where, params, small = _page_where(query)
+    # SQLite walks the (namespace, value) index only when told to start from it.
+    walk = "" if small or _postgres() else " INDEXED BY sortvalue_ns_value_idx CROSS"
+    state = _state_join(query)
+    head = (
+        f"SELECT a.id, sv.value_sort, a.title_sort FROM {SV} sv{walk} JOIN {A} a ON a.id = sv.archive_id{state}"
+        f" WHERE sv.namespace = %s AND {where}"
+    )
+    with_value = _fetch(
+        *_limit(
+            f"{head} ORDER BY {_collate('sv.value_sort')} {d}, {_collate('a.title_sort')} {d}, a.id {d}",
+            [namespace, *params],
+            offset,
+            limit,
+        )
+    )
+    if limit is not None and len(with_value) >= limit:
+        return with_value
+    if with_value:
+        valued = offset + len(with_value)
+    else:
+        valued = int(_fetch(f"SELECT COUNT(*) FROM ({head}) v", [namespace, *params])[0][0]) if offset else 0
+    rest_limit = None if limit is None else limit - len(with_value)
+    without = (
+        f"SELECT a.id, NULL, a.title_sort FROM {A} a{state} WHERE {where}"
+        f" AND NOT EXISTS (SELECT 1 FROM {SV} xn WHERE xn.archive_id = a.id AND xn.namespace = %s)"
+        f" ORDER BY {_collate('a.title_sort')} ASC, a.id ASC"
+    )
+    return with_value + _fetch(*_limit(without, [*params, namespace], max(offset - valued, 0), rest_limit))
 
 
 def matching_tanks(query: Query) -> list[tuple[str, tuple[Any, ...]]]:
@@ -379,24 +760,38 @@ def count_tanks(query: Query) -> int:
     return int(rows[0][0])
 
 
+def _matching_ids(query: Query) -> list[str]:
+    """Every matching archive id, in no order, for a query with sets to include."""
+    return [row[0] for row in _fetch(*_by_ids_sql(query, select="d.id"))]
+
+
 def random_ids(query: Query, count: int) -> list[str]:
-    """`count` distinct items picked uniformly from every match (archives and tanks)."""
+    """`count` distinct items picked uniformly from every match (archives and tanks).
+
+    Matches listed by a set are sampled here; otherwise (the whole library, say) the
+    database picks with `ORDER BY RANDOM()`, cheaper than sending every id over.
+    """
     import random
 
     if count <= 0 or query.empty:
         return []
     tank_ids = [i for i, _ in matching_tanks(query)]
-    from_sql, from_params = _archive_from(query, sort_join=False)
-    picked = [
-        row[0]
-        for row in _fetch(
-            f"SELECT a.id {from_sql} WHERE {query.archives.render()} ORDER BY RANDOM() LIMIT %s",
-            [*from_params, *query.archives.params, count],
-        )
-    ]
-    if not tank_ids:
-        return picked
-    total = count_archives(query) + len(tank_ids)
+    if query.by_ids and query.including:
+        archive_ids = _matching_ids(query)
+        picked = random.sample(archive_ids, min(count, len(archive_ids)))
+        total = len(archive_ids) + len(tank_ids)
+    else:
+        from_sql, from_params = _archive_from(query)
+        picked = [
+            row[0]
+            for row in _fetch(
+                f"SELECT a.id {from_sql} WHERE {query.archives.render()} ORDER BY RANDOM() LIMIT %s",
+                [*from_params, *query.archives.params, count],
+            )
+        ]
+        if not tank_ids:
+            return picked
+        total = count_archives(query) + len(tank_ids)
     # How many of `count` uniform picks from archives+tanks fall on tanks.
     draws = random.sample(range(total), min(count, total))
     n_tanks = sum(1 for d in draws if d < len(tank_ids))
