@@ -7,8 +7,10 @@ placeholder, never a crash, and no image is decoded beyond the pixel budget.
 
 from __future__ import annotations
 
+import ctypes
 import io
 import warnings
+from typing import Any
 
 from django.conf import settings
 from PIL import Image
@@ -68,3 +70,23 @@ def _flatten(img: Image.Image) -> Image.Image:
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
     return img.convert("RGB") if img.mode != "RGB" else img
+
+
+def release_memory() -> None:
+    """Hand freed heap back to the system (glibc keeps it otherwise).
+
+    Decoding hundreds of large pages in one job fragments the allocator's arenas,
+    and a worker child would grow for the whole job; trimming every so often keeps
+    it flat. A no-op where glibc's malloc_trim is not available.
+    """
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None

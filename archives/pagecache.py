@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError
@@ -43,8 +44,16 @@ def pagecache_read(arcid: str, index: int) -> bytes | None:
     return data
 
 
+_touched: dict[str, float] = {}
+
+
 def _touch(arcid: str) -> None:
+    """Record a read for eviction, at most once a minute per archive and process:
+    a write per page served would cost more than the read (and lock SQLite)."""
     now = time.time()
+    if now - _touched.get(arcid, 0.0) < TOUCH_EVERY:
+        return
+    _touched[arcid] = now
     PageCacheEntry.objects.filter(archive_id=arcid, last_access__lt=now - TOUCH_EVERY).update(last_access=now)
 
 
@@ -52,11 +61,15 @@ def pagecache_state(arcid: str) -> str | None:
     return PageCacheEntry.objects.filter(archive_id=arcid).values_list("state", flat=True).first()
 
 
-def pagecache_fill(*, arcid: str, progress: Any = None) -> int:
+def pagecache_fill(
+    *, arcid: str, progress: Any = None, on_page: Callable[[int, bytes | None], None] | None = None
+) -> int:
     """Unpack every page of an archive into the cache in one pass; return the page count.
 
-    Idempotent: a complete entry is left alone. Pages are written as they are
-    decoded, so readers waiting for one can use it before the pass ends.
+    Idempotent: a complete entry is left alone (and `on_page` is not called).
+    Pages are written as they are decoded, so readers waiting for one can use it
+    before the pass ends; `on_page(index, data)` sees each one as it comes, so a
+    caller (page thumbnails) can work on the same pass instead of a second one.
     """
     from archives import reading
 
@@ -81,12 +94,14 @@ def pagecache_fill(*, arcid: str, progress: Any = None) -> int:
     def on_member(name: str, data: bytes | None) -> None:
         if data is None:
             logger.warning("Page %r of %s could not be read; it stays uncached", name, arcid)
-            return
-        save_atomic(storage, pagecache_key(arcid, index[name]), data)
-        stored["pages"] += 1
-        stored["bytes"] += len(data)
-        if progress is not None:
-            progress.note(done=stored["pages"])
+        else:
+            save_atomic(storage, pagecache_key(arcid, index[name]), data)
+            stored["pages"] += 1
+            stored["bytes"] += len(data)
+            if progress is not None:
+                progress.note(done=stored["pages"])
+        if on_page is not None:
+            on_page(index[name], data)
 
     with reading.open_reader(archive, cached=False) as reader:
         reader.extract_each(names, on_member, max_bytes=reading.max_page_bytes())

@@ -37,7 +37,8 @@ from archives.storage import local_copy
 logger = logging.getLogger(__name__)
 
 READERS_PER_THREAD = 4
-WAIT_FOR_FILL = 15.0  # seconds a page read waits for a running unpack job
+WAIT_QUEUED = 3.0  # seconds a page read waits for a queued unpack job to start
+WAIT_RUNNING = 15.0  # ... and for a running one to reach its page
 RESIZE_WIDTH = 1064
 
 
@@ -139,10 +140,13 @@ def _open(path: Any) -> formats.ArchiveReader:
 
 
 def forget_readers() -> None:
-    """Close this thread's open readers (tests; after deleting files)."""
+    """Close this thread's open readers and drop this process's reading caches
+    (tests; after deleting files)."""
     readers = _thread_readers()
     while readers:
         readers.popitem()[1].close()
+    _page_lists.clear()
+    _archives.clear()
 
 
 def _mark_missing(archive: Archive) -> None:
@@ -150,6 +154,7 @@ def _mark_missing(archive: Archive) -> None:
     records (generate_library, benchmarks) never had a file."""
     if not archive.synthetic:
         Archive.objects.filter(pk=archive.pk).update(missing=True)
+        _archives.drop(archive.pk)
         invalidate_search_cache()
 
 
@@ -157,11 +162,68 @@ def _list_key(arcid: str) -> str:
     return f"hondana:pages:{arcid}"
 
 
+class _Recent:
+    """A small per-process LRU with an optional age limit, for what every page
+    request would otherwise ask the database or the shared cache again."""
+
+    def __init__(self, size: int, ttl: float | None = None) -> None:
+        self.size = size
+        self.ttl = ttl
+        self._items: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or (self.ttl is not None and time.monotonic() - item[0] > self.ttl):
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic(), value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+# Page lists never change for an ID; archive rows are re-read every few seconds so
+# that a deleted archive stops being served soon in every process.
+_page_lists = _Recent(512)
+_archives = _Recent(512, ttl=5.0)
+READING_FIELDS = ("id", "file", "format", "missing", "synthetic", "pagecount", "created_at")
+
+
+def archive_for_reading(arcid: str) -> Archive | None:
+    """The archive behind a page request, or None if unknown or missing (cached briefly)."""
+    archive = _archives.get(arcid)
+    if archive is None:
+        archive = Archive.objects.filter(pk=arcid, missing=False).only(*READING_FIELDS).first()
+        if archive is None:
+            return None
+        _archives.put(arcid, archive)
+    return archive
+
+
 def page_info(*, archive: Archive) -> PageList:
     """The ordered page names of an archive, cached: an ID's content never changes."""
+    local = _page_lists.get(archive.pk)
+    if local is not None:
+        return local
     cached = cache.get(_list_key(archive.pk))
     if cached is not None:
-        return PageList(names=cached["names"], random_access=cached["random_access"])
+        info = PageList(names=cached["names"], random_access=cached["random_access"])
+        _page_lists.put(archive.pk, info)
+        return info
     try:
         with open_reader(archive) as reader:
             names = reader.page_names()
@@ -170,6 +232,7 @@ def page_info(*, archive: Archive) -> PageList:
         _mark_missing(archive)
         raise ArchiveNotFound(archive.pk) from None
     cache.set(_list_key(archive.pk), {"names": names, "random_access": random_access}, timeout=None)
+    _page_lists.put(archive.pk, PageList(names=names, random_access=random_access))
     if archive.pagecount != len(names):
         Archive.objects.filter(pk=archive.pk).update(pagecount=len(names))
         archive.pagecount = len(names)
@@ -182,6 +245,8 @@ def page_list(*, archive: Archive) -> list[str]:
 
 def forget_page_list(arcid: str) -> None:
     cache.delete(_list_key(arcid))
+    _page_lists.drop(arcid)
+    _archives.drop(arcid)
 
 
 def _resolve_page(names: list[str], path: str) -> int | None:
@@ -217,7 +282,16 @@ def page_get(*, archive: Archive, path: str) -> Page:
 
 
 def _cached_page(archive: Archive, index: int) -> bytes | None:
+    """A page from the page cache, queueing the unpack on a miss and waiting for it.
+
+    A queued unpack usually starts within moments and writes pages in archive
+    order: waiting for it (rather than decoding here too) is what keeps a solid
+    archive from being decoded twice. Only a job stuck in a busy queue, or one
+    still running after WAIT_RUNNING, lets the caller decode the page itself.
+    """
     from archives import pagecache
+    from config.celery import app
+    from jobs.models import Job
     from jobs.models import JobState
     from jobs.services import job_enqueue
 
@@ -225,18 +299,21 @@ def _cached_page(archive: Archive, index: int) -> bytes | None:
     if data is not None:
         return data
     job = job_enqueue("extract_pages", [archive.pk], attempts=2, dedupe_key=f"extract_pages:{archive.pk}")
-    # A running unpack produces pages in archive order, usually within moments:
-    # waiting for it beats decoding the same solid block a second time.
-    deadline = time.monotonic() + WAIT_FOR_FILL
-    while time.monotonic() < deadline:
-        job.refresh_from_db(fields=["state"])
-        if job.state != JobState.ACTIVE:
-            break
+    if app.conf.task_always_eager:
+        return pagecache.pagecache_read(archive.pk, index)  # the job ran inline, or runs at commit
+    start = time.monotonic()
+    while True:
         time.sleep(0.05)
         data = pagecache.pagecache_read(archive.pk, index)
         if data is not None:
             return data
-    return pagecache.pagecache_read(archive.pk, index)
+        state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).first()
+        waited = time.monotonic() - start
+        if state == JobState.ACTIVE and waited < WAIT_RUNNING:
+            continue
+        if state == JobState.INACTIVE and waited < WAIT_QUEUED:
+            continue
+        return pagecache.pagecache_read(archive.pk, index)
 
 
 def member_bytes(*, archive: Archive, name: str) -> bytes:

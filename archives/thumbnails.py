@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import deque
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
 
@@ -161,12 +164,59 @@ def page_thumbnails_missing(archive: Archive) -> bool:
     return any(f"{page}.jpg" not in present for page in range(1, count + 1))
 
 
+class _RenderPipeline:
+    """Renders thumbnails on a small thread pool while the caller keeps reading.
+
+    Pillow releases the GIL while it decodes, resizes and encodes, so two threads
+    use both cores of a small server. Results are saved and reported from the
+    calling thread, in page order, so storage writes and the job's notes (a
+    database row) stay on one thread and one connection.
+    """
+
+    def __init__(self, arcid: str, *, progress: Any, workers: int = 2) -> None:
+        self.arcid = arcid
+        self.progress = progress
+        self.quality = page_quality()
+        self.storage = thumbnails_storage()
+        self.errors: list[str] = []
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thumbs")
+        self._pending: deque[tuple[int, bool, Future[bytes]]] = deque()
+        self._since_trim = 0
+
+    def submit(self, number: int, data: bytes | None) -> None:
+        what = f"Page {number} of {self.arcid}"
+        self._pending.append((number, data is None, self._pool.submit(_render, data, quality=self.quality, what=what)))
+        # Bound the bytes waiting in memory: at most a few pages ahead of the savers.
+        self.drain(block=len(self._pending) > 8)
+
+    def drain(self, *, block: bool = False) -> None:
+        while self._pending and (block or self._pending[0][2].done()):
+            number, unreadable, future = self._pending.popleft()
+            jpeg = future.result()
+            if unreadable:
+                self.errors.append(f"Page {number} of {self.arcid} could not be read")
+            save_atomic(self.storage, thumbnail_key(self.arcid, number), jpeg)
+            if self.progress is not None:
+                self.progress.note(**{str(number): "processed"})
+            block = False
+            self._since_trim += 1
+            if self._since_trim >= 50:
+                self._since_trim = 0
+                images.release_memory()
+
+    def close(self) -> None:
+        while self._pending:
+            self.drain(block=True)
+        self._pool.shutdown()
+
+
 def page_thumbnails_make(*, arcid: str, force: bool = False, progress: Any = None) -> dict[str, Any]:
     """Thumbnails of every page (or the configured cap), reported page by page.
 
     Notes follow LANraragi: `"<n>": "processed"` once page n is done, plus
     `total_pages` and `id`, which Ichaival and LANreader poll. Slow formats are
-    unpacked once into the page cache first, never decoded once per page.
+    unpacked into the page cache in the same single pass that feeds the
+    thumbnails, so pages show up from the first seconds, never decoded twice.
     """
     from archives import pagecache
 
@@ -181,39 +231,40 @@ def page_thumbnails_make(*, arcid: str, force: bool = False, progress: Any = Non
     done_already = [n for n in range(1, count + 1) if n not in pending]
     if progress is not None and done_already:
         progress.note(**{str(n): "processed" for n in done_already})
-    errors: list[str] = []
-    quality = page_quality()
-
-    def finish(number: int, data: bytes | None) -> None:
-        what = f"Page {number} of {arcid}"
-        if data is None:
-            errors.append(f"{what} could not be read")
-        save_atomic(storage, thumbnail_key(arcid, number), _render(data, quality=quality, what=what))
-        if progress is not None:
-            progress.note(**{str(number): "processed"})
-
     if not todo:
-        return {"success": 1, "errors": errors}
-    if info.random_access:
-        with reading.open_reader(archive, cached=False) as reader:
-            for number in todo:
-                try:
-                    data: bytes | None = reader.read(info.names[number - 1], max_bytes=reading.max_page_bytes())
-                except Exception as exc:  # one bad member fails its page only
-                    logger.warning("Page %s of %s: %s", number, arcid, exc)
-                    data = None
-                finish(number, data)
-    else:
-        pagecache.pagecache_fill(arcid=arcid)
-        for number in todo:
-            data = pagecache.pagecache_read(arcid, number - 1)
-            if data is None:  # not in the cache (unreadable, or evicted meanwhile)
-                try:
-                    data = reading.member_bytes(archive=archive, name=info.names[number - 1])
-                except (reading.PageTooLarge, reading.ArchiveUnreadable, reading.PageNotFound):
-                    data = None
-            finish(number, data)
-    return {"success": 1, "errors": errors}
+        return {"success": 1, "errors": []}
+    pipeline = _RenderPipeline(arcid, progress=progress)
+    try:
+        if info.random_access:
+            with reading.open_reader(archive, cached=False) as reader:
+                for number in todo:
+                    try:
+                        data: bytes | None = reader.read(info.names[number - 1], max_bytes=reading.max_page_bytes())
+                    except Exception as exc:  # one bad member fails its page only
+                        logger.warning("Page %s of %s: %s", number, arcid, exc)
+                        data = None
+                    pipeline.submit(number, data)
+        else:
+
+            def on_page(index: int, data: bytes | None) -> None:
+                if index + 1 in pending:
+                    pending.discard(index + 1)
+                    pipeline.submit(index + 1, data)
+
+            pagecache.pagecache_fill(arcid=arcid, on_page=on_page)
+            # Pages the pass did not hand over: the cache was already complete, or
+            # they could not be decoded in it.
+            for number in sorted(pending):
+                data = pagecache.pagecache_read(arcid, number - 1)
+                if data is None:
+                    try:
+                        data = reading.member_bytes(archive=archive, name=info.names[number - 1])
+                    except (reading.PageTooLarge, reading.ArchiveUnreadable, reading.PageNotFound):
+                        data = None
+                pipeline.submit(number, data)
+    finally:
+        pipeline.close()
+    return {"success": 1, "errors": pipeline.errors}
 
 
 def thumbnails_regenerate(*, force: bool = False, progress: Any = None) -> dict[str, Any]:

@@ -98,7 +98,6 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the web process read while the worker writes; IMMEDIATE takes the
         # write lock at BEGIN so two writers queue on busy_timeout instead of failing
@@ -244,6 +243,9 @@ if not REDIS_URL:
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # kombu polls the folder once a second by default: a queued cover or unpack
+        # would wait up to a second before any worker sees it.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

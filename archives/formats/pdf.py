@@ -55,6 +55,7 @@ class PdfReader(ArchiveReader):
             self._close()
             raise
         self._count = count
+        self._renders = 0
 
     def members(self) -> list[Member]:
         return [Member(name, -1) for name in self.page_names()]
@@ -87,6 +88,14 @@ class PdfReader(ArchiveReader):
 
     def _render(self, index: int) -> Image.Image:
         with _LOCK:
+            self._renders += 1
+            if self._renders % REOPEN_EVERY == 0:
+                # pdfium keeps every object it has parsed (the page images included)
+                # until the document closes: memory would grow by about the file's size
+                # over a full pass. A fresh document every so often keeps it bounded.
+                self._doc.close()
+                self._fileobj.seek(0)
+                self._doc = pdfium.PdfDocument(self._fileobj)
             try:
                 page = self._doc[index]
                 try:
@@ -101,6 +110,9 @@ class PdfReader(ArchiveReader):
                     page.close()
             except (pdfium.PdfiumError, ValueError) as exc:
                 raise CorruptArchive(f"cannot render page {index + 1}: {exc}") from exc
+
+
+REOPEN_EVERY = 32
 
 
 def render_scale(width: float, height: float, max_pixels: int) -> float:

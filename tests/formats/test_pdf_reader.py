@@ -129,3 +129,22 @@ def test_a_broken_pdf_is_corrupt(tmp_path: Path, data: bytes) -> None:
 def test_more_pages_than_the_cap_is_refused(pdf: Path) -> None:
     with pytest.raises(CorruptArchive):
         open_archive(pdf, limits=Limits(max_members=2))
+
+
+def test_pages_render_the_same_across_document_reopens(monkeypatch, corpus) -> None:
+    """The reader reopens its document every few renders to bound pdfium's memory;
+    what it renders must not change."""
+    import json
+
+    from archives.formats import open_archive
+    from archives.formats import pdf
+
+    entry = next(e for e in json.loads((corpus / "manifest.json").read_text())["archives"] if e["format"] == "pdf")
+    with open_archive(corpus / entry["file"]) as reader:
+        fresh = {name: reader.read(name) for name in reader.page_names()[:1]}
+    monkeypatch.setattr(pdf, "REOPEN_EVERY", 2)
+    with open_archive(corpus / entry["file"]) as reader:
+        names = reader.page_names()
+        pages = [reader.read(name) for name in names] + [reader.read(names[0])]
+    assert pages[-1] == fresh[names[0]] == pages[0]
+    assert all(p[:2] == b"\xff\xd8" for p in pages)
