@@ -17,11 +17,13 @@ from archives import services
 from archives import tankoubons
 from archives.models import Archive
 from archives.models import Category
+from archives.models import PluginSetting
 from archives.models import ReadingState
 from archives.models import ServerConfig
 from archives.models import Tag
 from archives.models import Tankoubon
 from archives.models import TankoubonArchive
+from archives.plugins.registry import METADATA_PLUGINS
 from archives.tags import normalize_tags
 
 
@@ -113,6 +115,7 @@ class ServerConfigAdmin(admin.ModelAdmin):
         ("Access", {"fields": ["enablepass", "nofunmode", "enablecors"]}),
         ("Reading progress", {"fields": ["localprogress", "authprogress"]}),
         ("Uploads and tags", {"fields": ["usedateadded", "usedatemodified", "replacedupe", "excluded_namespaces"]}),
+        ("Metadata plugins", {"fields": ["tagruleson", "tagrules", "replacetitles"]}),
         ("Reader", {"fields": ["tempmaxsize", "enableresize", "sizethreshold", "readerquality"]}),
         ("Thumbnails", {"fields": ["pagethumbnails", "hqthumbpages", "pagethumb_max_pages"]}),
     ]
@@ -232,3 +235,23 @@ class TankoubonAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Tankoubon]) -> None:
         for tank_id in queryset.values_list("pk", flat=True):
             tankoubons.tank_delete(tank_id=tank_id)
+
+
+class PluginSettingForm(forms.ModelForm):
+    namespace = forms.ChoiceField(choices=[])
+
+    class Meta:
+        model = PluginSetting
+        fields = ["namespace", "enabled", "params"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["namespace"].choices = [(p.info.namespace, p.info.name) for p in METADATA_PLUGINS]
+        self.fields["params"].help_text = 'Parameter values by name, e.g. {"keep_all_captures": "1"}.'
+
+
+@admin.register(PluginSetting)
+class PluginSettingAdmin(admin.ModelAdmin):
+    form = PluginSettingForm
+    list_display = ["namespace", "enabled"]
+    list_editable = ["enabled"]

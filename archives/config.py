@@ -39,6 +39,9 @@ class Config:
     usedatemodified: bool
     replacedupe: bool
     excluded_namespaces: str
+    tagruleson: bool
+    tagrules: str
+    replacetitles: bool
     tempmaxsize: int
     enableresize: bool
     sizethreshold: int

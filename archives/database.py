@@ -19,6 +19,7 @@ from archives.models import CategoryItem
 from archives.models import LibraryState
 from archives.models import PendingRestore
 from archives.models import ReadingState
+from archives.models import Stamp
 from archives.models import Tag
 from archives.models import Tankoubon
 from archives.models import TankoubonArchive
@@ -258,6 +259,7 @@ def database_drop() -> None:
         ArchiveSortValue,
         ArchiveTag,
         ReadingState,
+        Stamp,
         Archive,
         Tag,
     ]

@@ -78,6 +78,9 @@ class Archive(SearchColumnsMixin):
     size = models.BigIntegerField(default=0)
     toc = models.JSONField(default=list, blank=True)
     thumbhash = models.CharField(max_length=40, blank=True, default="")
+    # The file's modification time (epoch seconds) when its ID was last computed: a
+    # scan re-hashes only files whose size or mtime differ (0 = not known yet).
+    file_mtime = models.FloatField(default=0, editable=False)
     missing = models.BooleanField(default=False, help_text="The file has gone from storage.")
     # A row made by `manage.py generate_library`: it has no file and is never marked missing.
     synthetic = models.BooleanField(default=False, editable=False)
@@ -187,6 +190,17 @@ class WriteLock(models.Model):
         return self.name
 
 
+# LANraragi's default tag rules: drop words that describe a release, not its content.
+DEFAULT_TAG_RULES = "\n".join(
+    f"-{word}"
+    for word in (
+        "already uploaded", "forbidden content", "incomplete", "ongoing", "complete", "various", "digital",
+        "translated", "russian", "chinese", "portuguese", "french", "spanish", "italian", "vietnamese", "german",
+        "indonesian",
+    )
+)  # fmt: skip
+
+
 class ServerConfig(models.Model):
     """What LANraragi keeps in its config; one row, editable in the admin.
 
@@ -214,6 +228,22 @@ class ServerConfig(models.Model):
     usedatemodified = models.BooleanField("date_added from file mtime", default=False)
     replacedupe = models.BooleanField("replace duplicate uploads", default=False)
     excluded_namespaces = models.CharField(max_length=500, default="source,date_added", blank=True)
+    tagruleson = models.BooleanField(
+        "apply tag rules", default=True, help_text="Rewrite the tags metadata plugins find."
+    )
+    tagrules = models.TextField(
+        "tag rules",
+        blank=True,
+        default=DEFAULT_TAG_RULES,
+        help_text=(
+            "One rule a line, applied to tags from metadata plugins only: '-tag' removes, '-ns:*' removes "
+            "a namespace, '~ns' strips it, 'a -> b' replaces, 'ns:* -> new:*' renames a namespace, "
+            "'a => b' replaces after the other rules."
+        ),
+    )
+    replacetitles = models.BooleanField(
+        "plugins may set titles", default=True, help_text="Metadata plugins that find a title replace the current one."
+    )
     tempmaxsize = models.PositiveIntegerField(
         "page cache size (MB)", default=500, help_text="Unpacked pages of slow formats (solid 7z, PDF) kept on disk."
     )
@@ -407,3 +437,64 @@ class PageCacheEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.archive_id}: {self.pages} pages, {self.bytes} bytes ({self.state})"
+
+
+class Stamp(models.Model):
+    """A note pinned to a position on one page of an archive (LANraragi's stamps)."""
+
+    # LANraragi's key: STAMPS_<page>_<creation time in milliseconds>.
+    id = models.CharField(primary_key=True, max_length=64)
+    archive = models.ForeignKey(Archive, on_delete=models.CASCADE, related_name="stamps")
+    page = models.PositiveIntegerField()
+    content = models.TextField(blank=True, default="")
+    # Normalised coordinates as the client sent them ("12,34"); never interpreted.
+    position = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["archive", "page", "created_at", "id"]
+        indexes = [models.Index(fields=["archive", "page"], name="stamp_archive_page_idx")]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class PluginSetting(models.Model):
+    """A metadata plugin's settings: whether it runs on every new archive, and its parameters."""
+
+    namespace = models.CharField(primary_key=True, max_length=100)
+    enabled = models.BooleanField(
+        "run on new archives", default=False, help_text="Run on every uploaded, downloaded or scanned archive."
+    )
+    # Parameter values by name; a missing name takes the plugin's default.
+    params = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["namespace"]
+        verbose_name = "metadata plugin"
+
+    def __str__(self) -> str:
+        return self.namespace
+
+
+class WatcherState(models.Model):
+    """One row: the content-folder watcher (LANraragi's Shinobu), shared by every process.
+
+    `enabled` is what /api/shinobu/stop and /restart toggle; the worker that runs the
+    watcher loop stamps `heartbeat` and `watcher` (host:pid), and claims each periodic
+    scan by moving `next_scan_at` with a conditional UPDATE.
+    """
+
+    enabled = models.BooleanField(default=True)
+    next_scan_at = models.FloatField(default=0)
+    watcher = models.CharField(max_length=200, blank=True, default="")
+    heartbeat = models.FloatField(null=True, blank=True)
+    # What the last complete scan saw (ScanReport.fingerprint): no new scan while the
+    # content folder still looks the same.
+    fingerprint = models.CharField(max_length=40, blank=True, default="")
+
+    class Meta:
+        verbose_name = "file watcher state"
+
+    def __str__(self) -> str:
+        return "File watcher"

@@ -10,6 +10,7 @@ backup copy of its old content both end up registered in one run.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -33,6 +34,7 @@ from archives.exceptions import UnreadableArchive
 from archives.locks import write_lock
 from archives.models import Archive
 from archives.models import ReadingState
+from archives.plugins.config import plugins_enqueue_enabled
 from archives.search.cache import invalidate_search_cache
 from archives.services import archive_inspect
 from archives.services import archive_set_tags
@@ -41,6 +43,7 @@ from archives.services import pages_forget
 from archives.services import thumbnails_delete
 from archives.storage import archives_storage
 from archives.storage import local_copy
+from archives.storage import modified_time
 from archives.uploads import EMPTY_ID
 from archives.uploads import compute_id
 
@@ -78,6 +81,9 @@ class ScanReport:
     unreadable: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (key, key of the file kept)
     busy: list[str] = field(default_factory=list)
+    # Digest of every archive file's name, size and mtime as the scan saw them: the
+    # file watcher compares it with library_fingerprint() to skip scans of nothing.
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,7 @@ class _File:
     key: str
     arcid: str
     size: int
+    mtime: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,7 @@ class _Record:
     file: str
     missing: bool
     size: int
+    mtime: float = 0.0
 
 
 @dataclass
@@ -142,7 +150,7 @@ def _real_dir(storage: Storage, prefix: str) -> str | None:
         return None
 
 
-def library_scan(*, dry_run: bool = False, progress: ScanProgress | None = None) -> ScanReport:
+def library_scan(*, dry_run: bool = False, progress: ScanProgress | None = None, full: bool = False) -> ScanReport:
     """Bring the records in step with the files in the archives storage.
 
     New archive files are registered (title from the file name, a `date_added:` tag
@@ -151,25 +159,36 @@ def library_scan(*, dry_run: bool = False, progress: ScanProgress | None = None)
     content changed keeps its record, moved with every related row to the new ID.
     Unreadable files and duplicates (same ID as a file kept) are reported and
     skipped. Running it again changes nothing. With `dry_run`, nothing is written.
+
+    A recorded file whose size and modification time are unchanged is not read
+    again (its ID is taken from the record), which is what makes a periodic scan of
+    a large library cheap; `full` reads every file anyway.
     """
     storage = archives_storage()
     report = ScanReport(dry_run=dry_run)
     keys, report.ignored = library_files(storage)
     report.files = len(keys)
 
+    # Synthetic rows (generate_library) have no file to find.
+    columns = ("id", "file", "missing", "size", "file_mtime")
+    known = {} if full else {r.file: r for r in _records(columns)}
     scanned: list[_File] = []
+    digest = hashlib.sha1()
     _stage(progress, "hashing", len(keys))
     for done, key in enumerate(keys, 1):
-        found = _hash_file(storage, key)
+        stat = _stat(storage, key)
+        _digest_add(digest, key, stat)
+        found = _hash_file(storage, key, stat, known.get(key))
         if found is None:
             report.unreadable.append(key)
         else:
             scanned.append(found)
         _advance(progress, done)
+    del known
+    report.fingerprint = digest.hexdigest()
 
-    # Synthetic rows (generate_library) have no file to find.
-    rows = Archive.objects.filter(synthetic=False).values_list("id", "file", "missing", "size").order_by("file")
-    records = [_Record(*row) for row in rows]
+    # Read again: uploads may have finished while the files were being hashed.
+    records = _records(columns)
     plan = _plan(scanned, records)
     report.duplicates.extend(plan.duplicates)
     report.known = len(plan.known)
@@ -210,6 +229,11 @@ def library_scan(*, dry_run: bool = False, progress: ScanProgress | None = None)
     return report
 
 
+def _records(columns: tuple[str, ...]) -> list[_Record]:
+    rows = Archive.objects.filter(synthetic=False).values_list(*columns).order_by("file")
+    return [_Record(*row) for row in rows]
+
+
 def _stage(progress: ScanProgress | None, stage: str, total: int) -> None:
     if progress is not None:
         progress.note(stage=stage, total=total, done=0)
@@ -220,20 +244,51 @@ def _advance(progress: ScanProgress | None, done: int) -> None:
         progress.note(done=done)
 
 
-def _hash_file(storage: Storage, key: str) -> _File | None:
+def library_fingerprint() -> str:
+    """ScanReport.fingerprint of the archives storage as it is now, read without
+    opening a file: a listing and a stat per file."""
+    storage = archives_storage()
+    keys, _ = library_files(storage)
+    digest = hashlib.sha1()
+    for key in keys:
+        _digest_add(digest, key, _stat(storage, key))
+    return digest.hexdigest()
+
+
+def _digest_add(digest: Any, key: str, stat: tuple[int, float] | None) -> None:
+    size, mtime = stat if stat is not None else (-1, 0.0)
+    digest.update(f"{key}\0{size}\0{mtime!r}\n".encode("utf-8", "surrogateescape"))
+
+
+def _stat(storage: Storage, key: str) -> tuple[int, float] | None:
+    try:
+        return storage.size(key), modified_time(storage, key)
+    except OSError:
+        return None
+
+
+def _hash_file(
+    storage: Storage, key: str, stat: tuple[int, float] | None, record: _Record | None = None
+) -> _File | None:
     if len(key) > MAX_KEY_LENGTH:
         logger.warning("Skipping %s: its path is too long to record", key)
         return None
+    if stat is None:
+        logger.warning("Cannot read %s: no size or modification time", key)
+        return None
+    size, mtime = stat
     try:
+        if record is not None and record.mtime and (record.size, record.mtime) == (size, mtime):
+            # Unchanged since its ID was computed (the check rsync makes by default).
+            return _File(key=key, arcid=record.id, size=size, mtime=mtime)
         with storage.open(key, "rb") as fileobj:
             arcid = compute_id(fileobj)
-        size = storage.size(key)
     except OSError as exc:
         logger.warning("Cannot read %s: %s", key, exc)
         return None
     if arcid == EMPTY_ID:
         return None
-    return _File(key=key, arcid=arcid, size=size)
+    return _File(key=key, arcid=arcid, size=size, mtime=mtime)
 
 
 def _plan(files: list[_File], records: list[_Record]) -> _Plan:
@@ -296,6 +351,8 @@ def _keep(storage: Storage, record: _Record, found: _File, *, report: ScanReport
         if not dry_run:
             Archive.objects.filter(pk=record.id).update(missing=False)
     if record.size == found.size:
+        if record.mtime != found.mtime and not dry_run:
+            Archive.objects.filter(pk=record.id).update(file_mtime=found.mtime)
         return
     # Same first 512,000 bytes, so the same ID, but pages may have been appended.
     inspected = _inspect(storage, found.key)
@@ -305,7 +362,9 @@ def _keep(storage: Storage, record: _Record, found: _File, *, report: ScanReport
     report.refreshed.append(found.key)
     if not dry_run:
         fmt, pagecount = inspected
-        Archive.objects.filter(pk=record.id).update(format=fmt, pagecount=pagecount, size=found.size)
+        Archive.objects.filter(pk=record.id).update(
+            format=fmt, pagecount=pagecount, size=found.size, file_mtime=found.mtime
+        )
 
 
 def _relocate(storage: Storage, record: _Record, found: _File, *, report: ScanReport, dry_run: bool) -> None:
@@ -315,7 +374,7 @@ def _relocate(storage: Storage, record: _Record, found: _File, *, report: ScanRe
         return
     name, extension = formats.split_name(found.key)
     Archive.objects.filter(pk=record.id).update(
-        file=found.key, filename=name, extension=extension, size=found.size, missing=False
+        file=found.key, filename=name, extension=extension, size=found.size, file_mtime=found.mtime, missing=False
     )
 
 
@@ -337,7 +396,7 @@ def _move(storage: Storage, record: _Record, found: _File, *, report: ScanReport
             if not archive_move(old_id=record.id, new_id=found.arcid):
                 return
             Archive.objects.filter(pk=found.arcid).update(
-                format=fmt, pagecount=pagecount, size=found.size, thumbhash="", missing=False
+                format=fmt, pagecount=pagecount, size=found.size, file_mtime=found.mtime, thumbhash="", missing=False
             )
     except Locked:
         report.busy.append(found.key)
@@ -423,10 +482,12 @@ def _create(storage: Storage, found: _File, *, fmt: str, pagecount: int) -> bool
                 format=fmt,
                 pagecount=pagecount,
                 size=found.size,
+                file_mtime=found.mtime,
             )
             ReadingState.objects.create(archive=archive)
             archive_set_tags(archive=archive, tags=tags)
             cover_enqueue(arcid=archive.pk)
+            plugins_enqueue_enabled(arcid=archive.pk)
     except IntegrityError:
         # Recorded since the scan looked (an upload of the same file finished).
         return False

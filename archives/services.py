@@ -25,11 +25,13 @@ from archives.models import ArchiveSortValue
 from archives.models import ArchiveTag
 from archives.models import ReadingState
 from archives.models import Tag
+from archives.plugins.config import plugins_enqueue_enabled
 from archives.search.cache import invalidate_search_cache
 from archives.search.keys import is_untagged
 from archives.search.keys import namespace_sort_values
 from archives.storage import absolute_path
 from archives.storage import archives_storage
+from archives.storage import modified_time
 from archives.storage import thumbnails_storage
 from archives.storage import upload_key
 from archives.tags import index_form
@@ -94,11 +96,13 @@ def archive_create_from_upload(
     title: str = "",
     tags: str = "",
     summary: str = "",
+    queue_plugins: bool = True,
 ) -> Archive:
     """Check, store and record an uploaded file (LANraragi's order of checks).
 
     The file is only moved into the archives storage once every check has passed,
-    so a refused upload leaves nothing behind.
+    so a refused upload leaves nothing behind. The enabled metadata plugins run in a
+    job queued here, unless `queue_plugins` is off (a caller that runs them itself).
     """
     if checksum and checksum.strip().lower() != upload.sha1:
         # LANraragi compares case-sensitively, refusing a correct upper-case checksum;
@@ -143,6 +147,7 @@ def archive_create_from_upload(
                     summary="",
                     pagecount=pagecount,
                     size=upload.size,
+                    file_mtime=modified_time(storage, stored),
                 )
                 ReadingState.objects.create(archive=archive)
                 if title.strip() and title.strip() != "0":
@@ -156,6 +161,8 @@ def archive_create_from_upload(
                 archive_set_tags(archive=archive, tags=tag_list)
                 # The cover is made by a job, so the upload answers at once.
                 cover_enqueue(arcid=arcid)
+                if queue_plugins:
+                    plugins_enqueue_enabled(arcid=arcid)
         except IntegrityError:
             # The same content finished uploading under another name meanwhile.
             storage.delete(stored)

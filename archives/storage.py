@@ -34,6 +34,15 @@ def pagecache_storage() -> Storage:
     return storages["pagecache"]
 
 
+def backups_storage() -> Storage:
+    return storages["backups"]
+
+
+def backup_key(job_id: int) -> str:
+    """The JSON backup written by backup_json job `job_id` (LANraragi's file name)."""
+    return f"backup_{job_id}.json"
+
+
 def pagecache_key(arcid: str, index: int) -> str:
     """Page `index` (its place in the page list) of an unpacked archive."""
     return f"{arcid[:2]}/{arcid}/{index:05d}"
@@ -96,6 +105,14 @@ def thumbnail_key(arcid: str, page: int = 0) -> str:
     if page <= 0:
         return f"{shard}/{arcid}.jpg"
     return f"{shard}/{arcid}/{page}.jpg"
+
+
+def modified_time(storage: Storage, key: str) -> float:
+    """The file's modification time in epoch seconds, or 0 where the backend has none."""
+    try:
+        return storage.get_modified_time(key).timestamp()
+    except (NotImplementedError, OSError):
+        return 0.0
 
 
 def absolute_path(storage: Storage, key: str) -> str:

@@ -71,3 +71,67 @@ def tank_thumbnail_task(self: Any, thumbdir: str, tank_id: str) -> dict[str, Any
     from archives.thumbnails import tank_thumbnail_make
 
     return {"success": 1, "id": tank_id, "path": tank_thumbnail_make(tank_id=tank_id)}
+
+
+@shared_task(name="run_plugin", bind=True, soft_time_limit=600, time_limit=660)
+def run_plugin(self: Any, plugin: str, arcid: Any = 0, arg: str | None = None) -> dict[str, Any]:
+    """One plugin on one archive (POST /api/plugins/queue); reports, stores nothing."""
+    from archives.plugins.runs import plugin_use
+
+    return plugin_use(namespace=str(plugin or ""), arcid=str(arcid or ""), oneshot=arg or "").json()
+
+
+@shared_task(name="auto_plugins", bind=True, soft_time_limit=900, time_limit=960)
+def auto_plugins(self: Any, arcid: str) -> dict[str, Any]:
+    """The enabled metadata plugins on a new archive (upload, scan); stores their tags."""
+    from archives.plugins.runs import plugins_run_enabled
+
+    report = plugins_run_enabled(arcid=arcid)
+    return {
+        "success": 1,
+        "id": arcid,
+        "successes": report.successes,
+        "failures": report.failures,
+        "added": report.added,
+        "title": report.title,
+        "message": report.message(),
+    }
+
+
+@shared_task(name="scan_library", bind=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
+def scan_library(self: Any, full: bool = False) -> dict[str, Any]:
+    """A content-folder scan (the file watcher's, or /api/shinobu/rescan with `full`)."""
+    from archives.watcher import watcher_scan
+    from jobs.progress import JobProgress
+
+    with JobProgress.for_task(self) as progress:
+        report = watcher_scan(full=bool(full), progress=progress)
+    return {
+        "success": 1,
+        "files": report.files,
+        "added": len(report.added),
+        "moved": len(report.moved),
+        "relocated": len(report.relocated),
+        "restored": len(report.restored),
+        "marked_missing": len(report.marked_missing),
+        "unreadable": len(report.unreadable),
+        "duplicates": len(report.duplicates),
+    }
+
+
+@shared_task(name="backup_json", bind=True, soft_time_limit=3600, time_limit=3700)
+def backup_json(self: Any) -> dict[str, Any]:
+    """The JSON backup as a file (POST /api/database/backup), fetched by job id later."""
+    from archives.backups import backup_write
+    from jobs.models import Job
+
+    job_id = Job.objects.filter(celery_id=self.request.id).values_list("pk", flat=True).first()
+    return backup_write(job_id=job_id or 0)
+
+
+@shared_task(name="download_url", bind=True, soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
+def download_url(self: Any, url: str, catid: str | None = None) -> dict[str, Any]:
+    """Fetch a URL into the library (POST /api/download_url)."""
+    from archives.downloads import url_download
+
+    return url_download(url=url, catid=catid or "")

@@ -156,6 +156,10 @@ if STORAGE_BACKEND == "s3":
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {**_s3, "location": "pagecache", "file_overwrite": True},
     }
+    _backups_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**_s3, "location": "backups", "file_overwrite": True},
+    }
 elif STORAGE_BACKEND == "local":
     _archives_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -175,6 +179,11 @@ elif STORAGE_BACKEND == "local":
             "allow_overwrite": True,
         },
     }
+    # JSON backups made by backup_json jobs (POST /api/database/backup).
+    _backups_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "backups"), "allow_overwrite": True},
+    }
 else:
     from django.core.exceptions import ImproperlyConfigured
 
@@ -188,6 +197,7 @@ STORAGES = {
     "archives": _archives_storage,
     "thumbnails": _thumbnails_storage,
     "pagecache": _pagecache_storage,
+    "backups": _backups_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 STATIC_URL = "/static/"
@@ -265,6 +275,11 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("HONDANA_QUEUE", "hondana")
 HONDANA_JOB_HEARTBEAT = env_int("HONDANA_JOB_HEARTBEAT", 10, minimum=1)
 HONDANA_JOB_LOST_AFTER = env_int("HONDANA_JOB_LOST_AFTER", 60, minimum=2)
 HONDANA_JOB_REAP_EVERY = env_int("HONDANA_JOB_REAP_EVERY", 30, minimum=1)
+# The file watcher (LANraragi's Shinobu): each worker scans the content folder for
+# new, changed and removed files this often, in seconds; 0 turns it off.
+HONDANA_WATCH_INTERVAL = env_int("HONDANA_WATCH_INTERVAL", 60, minimum=0)
+# Largest file POST /api/download_url fetches (bytes).
+HONDANA_DOWNLOAD_MAX_BYTES = env_int("HONDANA_DOWNLOAD_MAX_BYTES", 4 * 1024**3, minimum=1)
 
 # --- Auth, security, i18n ---------------------------------------------------------
 LOGIN_URL = "/login"

@@ -56,6 +56,25 @@ def _regen_args(args: list[Any]) -> str | None:
     return None if len(args) <= 2 else "regen_all_thumbnails takes [thumbdir, force]."
 
 
+def _download_args(args: list[Any]) -> str | None:
+    ok = (
+        1 <= len(args) <= 2
+        and isinstance(args[0], str)
+        and (len(args) == 1 or args[1] is None or isinstance(args[1], str))
+    )
+    return None if ok else "download_url takes [url, category id]."
+
+
+def _plugin_args(args: list[Any]) -> str | None:
+    ok = (
+        1 <= len(args) <= 3
+        and isinstance(args[0], str)
+        and (len(args) < 2 or isinstance(args[1], (str, int)))
+        and (len(args) < 3 or args[2] is None or isinstance(args[2], str))
+    )
+    return None if ok else "run_plugin takes [plugin namespace, archive id, argument]."
+
+
 # Types implemented here, with their retry budget and argument check.
 QUEUEABLE: dict[str, JobSpec] = {
     "build_stat_hashes": JobSpec(attempts=1, check_args=_no_args),
@@ -63,4 +82,6 @@ QUEUEABLE: dict[str, JobSpec] = {
     "page_thumbnails": JobSpec(attempts=3, check_args=_page_thumbnail_args),
     "regen_all_thumbnails": JobSpec(attempts=1, check_args=_regen_args),
     "tank_thumbnail_task": JobSpec(attempts=3, check_args=_tank_thumbnail_args),
+    "download_url": JobSpec(attempts=5, check_args=_download_args),
+    "run_plugin": JobSpec(attempts=1, check_args=_plugin_args),
 }

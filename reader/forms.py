@@ -10,12 +10,16 @@ from django import forms
 
 from archives.config import Config
 from archives.models import ServerConfig
+from archives.plugins.config import plugins_enabled
+from archives.plugins.config import plugins_set_enabled
+from archives.plugins.registry import METADATA_PLUGINS
 
 GROUPS: list[tuple[str, list[str]]] = [
     ("Server", ["name", "motd"]),
     ("Access", ["enablepass", "nofunmode", "enablecors"]),
     ("Reading", ["archives_per_page", "localprogress", "authprogress"]),
     ("Uploads and tags", ["usedateadded", "usedatemodified", "replacedupe", "excluded_namespaces"]),
+    ("Metadata plugins", ["tagruleson", "tagrules", "replacetitles"]),
     ("Pages", ["enableresize", "sizethreshold", "readerquality", "tempmaxsize"]),
     ("Thumbnails", ["pagethumbnails", "hqthumbpages", "pagethumb_max_pages"]),
 ]
@@ -65,3 +69,23 @@ class SettingsForm(forms.ModelForm):
         if rest:
             out.append(("Other", rest))
         return out
+
+
+class PluginsForm(forms.Form):
+    """Which metadata plugins run on every new archive: one checkbox per plugin."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        enabled = {p.info.namespace for p in plugins_enabled()}
+        for plugin in METADATA_PLUGINS:
+            self.fields[f"plugin_{plugin.info.namespace}"] = forms.BooleanField(
+                label=f"Run {plugin.info.name} on new archives",
+                required=False,
+                initial=plugin.info.namespace in enabled,
+                help_text=plugin.info.description,
+            )
+
+    def save(self) -> None:
+        plugins_set_enabled(
+            namespaces=[p.info.namespace for p in METADATA_PLUGINS if self.cleaned_data[f"plugin_{p.info.namespace}"]]
+        )

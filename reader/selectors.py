@@ -188,6 +188,8 @@ TASK_LABELS = {
     "handle_upload": "Upload",
     "download_url": "Download URL",
     "run_plugin": "Plugin",
+    "auto_plugins": "Metadata plugins",
+    "backup_json": "Backup",
 }
 
 

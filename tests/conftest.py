@@ -38,6 +38,10 @@ def _isolated_files(settings, tmp_path: Path):
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(tmp_path / "pagecache"), "allow_overwrite": True},
     }
+    storages["backups"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "backups"), "allow_overwrite": True},
+    }
     storages["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     settings.STORAGES = storages
     (tmp_path / "upload-tmp").mkdir()

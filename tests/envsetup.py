@@ -23,6 +23,8 @@ os.environ["HONDANA_DATA_DIR"] = str(_data)
 os.environ["HONDANA_TEST_RUN"] = _run
 os.environ.setdefault("HONDANA_API_KEY", "hondana-test-key")
 os.environ.setdefault("HONDANA_ADMIN_PASSWORD", "hondana-test-password")
+# Real workers started by tests scan the content folder only when a test asks.
+os.environ.setdefault("HONDANA_WATCH_INTERVAL", "0")
 # Parallel test processes must not share a queue or a cache: each gets its own
 # queue name, and on Redis its own database (the given one plus the worker number).
 os.environ["HONDANA_QUEUE"] = f"hondana-test-{_run}-{_worker}"

@@ -6,9 +6,14 @@ from django.urls import re_path
 from archives.api.views import archives as archive_views
 from archives.api.views import categories
 from archives.api.views import database
+from archives.api.views import downloads
 from archives.api.views import info
+from archives.api.views import opds
 from archives.api.views import pages
+from archives.api.views import plugins
 from archives.api.views import search
+from archives.api.views import shinobu
+from archives.api.views import stamps
 from archives.api.views import tankoubons
 from archives.api.views import thumbnails
 from archives.api.views import toc
@@ -65,7 +70,22 @@ urlpatterns = [
     ),
     path("database/stats", database.StatsView.as_view(), name="getStatistics"),
     path("database/backup", database.BackupView.as_view(), name="getBackupJson"),
+    path("database/backup/<str:jobid>", database.BackupDownloadView.as_view(), name="downloadBackup"),
     path("database/restore", database.RestoreView.as_view(), name="queueRestoreJob"),
     path("database/clean", database.CleanView.as_view(), name="cleanDatabase"),
     path("database/drop", database.DropView.as_view(), name="dropDatabase"),
+    path("archives/<str:id>/stamps", stamps.StampedPagesView.as_view(), name="stampedPages"),
+    path("archives/<str:id>/stamps/<str:index>", stamps.PageStampsView.as_view(), name="stampsByPage"),
+    path("stamps/<str:id>", stamps.StampView.as_view(), name="getStamp"),
+    path("opds", opds.CatalogView.as_view(), name="getOpdsCatalog"),
+    path("opds/<str:id>", opds.EntryView.as_view(), name="getOpdsItem"),
+    path("opds/<str:id>/pse", opds.PageStreamView.as_view(), name="getOpdsPage"),
+    path("plugins/use", plugins.PluginUseView.as_view(), name="usePluginSync"),
+    path("plugins/queue", plugins.PluginQueueView.as_view(), name="usePluginAsync"),
+    path("plugins/<str:type>", plugins.PluginListView.as_view(), name="listPlugins"),
+    path("download_url", downloads.DownloadUrlView.as_view(), name="downloadUrl"),
+    path("shinobu", shinobu.StatusView.as_view(), name="shinobuStatus"),
+    path("shinobu/stop", shinobu.StopView.as_view(), name="shinobuStop"),
+    path("shinobu/restart", shinobu.RestartView.as_view(), name="shinobuRestart"),
+    path("shinobu/rescan", shinobu.RescanView.as_view(), name="shinobuRescan"),
 ]

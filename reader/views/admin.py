@@ -12,6 +12,7 @@ from archives.models import ServerConfig
 from reader import selectors
 from reader.access import member_page
 from reader.access import staff_page
+from reader.forms import PluginsForm
 from reader.forms import SettingsForm
 
 
@@ -19,11 +20,13 @@ from reader.forms import SettingsForm
 def settings_page(request: HttpRequest) -> HttpResponse:
     row, _ = ServerConfig.objects.get_or_create(pk=1)
     form = SettingsForm(request.POST or None, instance=row)
-    if request.method == "POST" and form.is_valid():
+    plugins = PluginsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and plugins.is_valid():
         form.save()  # ServerConfig.save() tells archives.config that the settings changed
+        plugins.save()
         messages.success(request, "Settings saved.")
         return redirect("settings")
-    return render(request, "reader/settings.html", {"form": form})
+    return render(request, "reader/settings.html", {"form": form, "plugins": plugins})
 
 
 @member_page

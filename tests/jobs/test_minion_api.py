@@ -100,7 +100,7 @@ def test_queue_checks_name_args_and_key(client, auth_header):
     assert r.json() == {"errors": [{"message": "Missing property.", "path": "/args"}], "status": 400}
     assert queue(client, auth_header, "build_stat_hashes", args="not-json").json()["success"] == 0
     assert queue(client, auth_header, "build_stat_hashes", args='["x"]').json()["success"] == 0
-    r = queue(client, auth_header, "run_plugin", args='["x"]')
+    r = queue(client, auth_header, "find_duplicates", args='["x"]')
     assert r.status_code == 400 and "not available" in r.json()["error"]
     assert not Job.objects.exists()
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.http import FileResponse
 from django.http import HttpResponse
 from django.http import StreamingHttpResponse
 from rest_framework.request import Request
 
+from archives import backups
 from archives import database
 from archives.api import params
 from archives.api.base import ApiView
@@ -13,6 +15,7 @@ from archives.api.render import json_response
 from archives.api.responses import envelope
 from archives.api.responses import plain
 from archives.config import get_config
+from archives.storage import backup_key
 
 
 class StatsView(ApiView):
@@ -26,13 +29,38 @@ class StatsView(ApiView):
 
 
 class BackupView(ApiView):
-    protected = frozenset({"GET"})
-    operations = {"GET": "serve_backup"}
+    protected = frozenset({"GET", "POST"})
+    operations = {"GET": "serve_backup", "POST": "queue_backup"}
 
     def get(self, request: Request) -> HttpResponse:
         # Streamed: a 100,000-archive backup is never held whole in memory.
         chunks = (chunk.encode("utf-8") for chunk in database.backup_chunks())
         return StreamingHttpResponse(chunks, content_type="application/json;charset=UTF-8")
+
+    def post(self, request: Request) -> HttpResponse:
+        job = backups.backup_queue()
+        return plain("queue_backup", job=job.pk)
+
+
+class BackupDownloadView(ApiView):
+    protected = frozenset({"GET", "HEAD"})
+    operations = {"GET": "download_backup"}
+
+    def get(self, request: Request, jobid: str) -> HttpResponse:
+        job_id = params.parse_integer(jobid, "jobid")
+        form = params.raw_param(request, "format") or "file"
+        if form not in ("json", "file"):
+            raise params.ParamError("Not in enum list: json, file.", "/format")
+        try:
+            opened = backups.backup_open(job_id=job_id)
+        except database.BackupError as exc:
+            return plain("download_backup", success=0, status=400, error=str(exc))
+        if form == "json":
+            # The JSON as a plain reply: no attachment header, unlike the file form.
+            response = FileResponse(opened, content_type="application/json;charset=UTF-8")
+            del response["Content-Disposition"]
+            return response
+        return FileResponse(opened, as_attachment=True, filename=backup_key(job_id), content_type="application/json")
 
 
 class RestoreView(ApiView):

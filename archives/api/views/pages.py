@@ -28,7 +28,7 @@ IMMUTABLE = "max-age=31536000, immutable"
 
 
 def _archive(arcid: str, operation: str) -> Archive:
-    archive = Archive.objects.filter(pk=arcid, missing=False).first()
+    archive = reading.archive_for_reading(arcid)
     if archive is None:
         raise ApiError(unknown_archive(operation))
     return archive
@@ -62,29 +62,33 @@ class PageView(ApiView):
     def get(self, request: Request, id: str) -> HttpResponse:
         arcid = self.arcid(id)
         path = params.string(request, "path", required=True) or ""
-        archive = _archive(arcid, "serve_page")
-        etag = '"' + hashlib.sha1(f"{arcid}/{path}/{get_config().enableresize}".encode()).hexdigest()[:32] + '"'
-        if etag in request.headers.get("If-None-Match", ""):
-            response = HttpResponse(status=304)
-            response["ETag"] = etag
-            response["Cache-Control"] = self._cache_control()
-            return response
-        try:
-            page = reading.page_get(archive=archive, path=path)
-        except reading.PageNotFound:
-            # LANraragi leaves the connection hanging here.
-            return plain("serve_page", success=0, status=404, error="File not found in archive.")
-        except reading.PageTooLarge:
-            return plain("serve_page", success=0, status=413, error="This file is too large to serve.")
-        except ArchiveNotFound:
-            return unknown_archive("serve_page")
-        except reading.ArchiveUnreadable as exc:
-            return plain("serve_page", success=0, status=422, error=f"Unreadable archive: {exc.message}")
-        return _bytes_response(request, page, etag, self._cache_control(), archive)
+        return page_response(request, _archive(arcid, "serve_page"), path)
 
-    @staticmethod
-    def _cache_control() -> str:
-        return ("private, " if get_config().nofunmode else "public, ") + IMMUTABLE
+
+def _cache_control() -> str:
+    return ("private, " if get_config().nofunmode else "public, ") + IMMUTABLE
+
+
+def page_response(request: Request, archive: Archive, path: str) -> HttpResponse:
+    """One member's bytes as /page serves them (also OPDS-PSE's page stream)."""
+    etag = '"' + hashlib.sha1(f"{archive.pk}/{path}/{get_config().enableresize}".encode()).hexdigest()[:32] + '"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponse(status=304)
+        response["ETag"] = etag
+        response["Cache-Control"] = _cache_control()
+        return response
+    try:
+        page = reading.page_get(archive=archive, path=path)
+    except reading.PageNotFound:
+        # LANraragi leaves the connection hanging here.
+        return plain("serve_page", success=0, status=404, error="File not found in archive.")
+    except reading.PageTooLarge:
+        return plain("serve_page", success=0, status=413, error="This file is too large to serve.")
+    except ArchiveNotFound:
+        return unknown_archive("serve_page")
+    except reading.ArchiveUnreadable as exc:
+        return plain("serve_page", success=0, status=422, error=f"Unreadable archive: {exc.message}")
+    return _bytes_response(request, page, etag, _cache_control(), archive)
 
 
 def _bytes_response(

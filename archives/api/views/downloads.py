@@ -1,0 +1,29 @@
+"""POST /api/download_url: queue a download into the library."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from rest_framework.request import Request
+
+from archives import downloads
+from archives.api import params
+from archives.api.base import ApiView
+from archives.api.responses import envelope
+from archives.api.responses import plain
+
+
+class DownloadUrlView(ApiView):
+    protected = frozenset({"POST"})
+    operations = {"POST": "download_url"}
+
+    def post(self, request: Request) -> HttpResponse:
+        url = params.raw_param(request, "url")
+        catid = params.raw_param(request, "catid")
+        if catid is not None and len(catid) != 14:
+            raise params.ParamError(
+                f"String is too {'short' if len(catid) < 14 else 'long'}: {len(catid)}/14.", "/catid"
+            )
+        if not url:
+            return envelope("download_url", error="No URL specified.")
+        job = downloads.download_queue(url=url, catid=catid)
+        return plain("download_url", url=url, category=catid, job=job.pk)

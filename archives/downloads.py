@@ -1,0 +1,178 @@
+"""Adding an archive from a URL: POST /api/download_url and its download_url job.
+
+The file is streamed into the upload spool with the same hashing as an upload, then
+goes through archive_create_from_upload: the same checks, the same record, and a
+`source:<url>` tag, which is also how a URL already downloaded is recognised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import unquote
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from archives.categories import CategoryError
+from archives.categories import category_add
+from archives.exceptions import UploadRejected
+from archives.models import ArchiveTag
+from archives.models import Tag
+from archives.plugins.runs import plugins_run_enabled
+from archives.services import archive_create_from_upload
+from archives.uploads import ID_PREFIX_BYTES
+from archives.uploads import HashedUpload
+from jobs.models import Job
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT = 60  # seconds without a byte before the download is given up
+MAX_REDIRECTS = 5
+CHUNK = 1024 * 1024
+ALREADY = "URL already downloaded!"
+# Characters Windows refuses in file names, which LANraragi strips from them.
+_BAD_NAME_CHARS = re.compile(r'[\\/:"*?<>|]+')
+_URL = re.compile(r"https?://(?:www\.)?([^?]*)", re.IGNORECASE)
+
+
+class DownloadError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def trim_url(url: str) -> str:
+    """LANraragi's form of a URL for `source:` tags: no scheme, `www.`, query or final `/`."""
+    url = url.strip()
+    found = _URL.search(url)
+    if found:
+        url = found.group(1)
+    return url.removesuffix("/")
+
+
+def url_recorded(url: str) -> str | None:
+    """The ID of an archive whose `source:` tag is this URL (compared trimmed), if any."""
+    trimmed = trim_url(url).lower()
+    if not trimmed:
+        return None
+    candidates = Tag.objects.filter(namespace="source", name__contains=trimmed).values_list("id", "name")
+    tag_ids = [pk for pk, name in candidates if trim_url(name.partition(":")[2]).lower() == trimmed]
+    if not tag_ids:
+        return None
+    links = ArchiveTag.objects.filter(tag_id__in=tag_ids, archive__missing=False)
+    return links.values_list("archive_id", flat=True).first()
+
+
+def download_queue(*, url: str, catid: str | None) -> Job:
+    """Queue the download job: LANraragi's priority 1 and 5 attempts."""
+    from jobs.services import job_enqueue
+
+    return job_enqueue("download_url", [url, catid], priority=1, attempts=5)
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    max_redirections = MAX_REDIRECTS
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        if urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            raise DownloadError(f"Redirected to a URL that is not http(s): {newurl}")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _file_name(response: Any) -> str:
+    """Content-Disposition's name (plain or RFC 5987), else the URL's last path part."""
+    name = response.headers.get_filename() or ""
+    if not name:
+        name = unquote(urlsplit(response.geturl()).path.rstrip("/").rsplit("/", 1)[-1])
+    name = _BAD_NAME_CHARS.sub("", name).strip()
+    return name or "download"
+
+
+def _fetch(url: str) -> HashedUpload:
+    """Stream the URL into the upload spool, hashing on the way, within the size cap."""
+    if urlsplit(url).scheme.lower() not in ("http", "https") or not urlsplit(url).netloc:
+        raise DownloadError("Not a proper URL")
+    cap = settings.HONDANA_DOWNLOAD_MAX_BYTES
+    opener = urllib.request.build_opener(_Redirects())
+    request = urllib.request.Request(url, headers={"User-Agent": "Hondana (LANraragi API)"})
+    try:
+        response = opener.open(request, timeout=TIMEOUT)
+    except urllib.error.HTTPError as exc:
+        raise DownloadError(f"The server answered {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise DownloadError(f"Download failed: {getattr(exc, 'reason', exc)}") from None
+    with response:
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise DownloadError(f"The file is larger than {cap} bytes.")
+        upload = HashedUpload(_file_name(response), response.headers.get_content_type(), 0, None)
+        whole, head, size = hashlib.sha1(), hashlib.sha1(), 0
+        try:
+            while chunk := response.read(CHUNK):
+                size += len(chunk)
+                if size > cap:
+                    raise DownloadError(f"The file is larger than {cap} bytes.")
+                if size - len(chunk) < ID_PREFIX_BYTES:
+                    head.update(chunk[: ID_PREFIX_BYTES - (size - len(chunk))])
+                whole.update(chunk)
+                upload.file.write(chunk)
+        except (OSError, TimeoutError) as exc:
+            upload.close()
+            raise DownloadError(f"Download failed: {exc}") from None
+        except BaseException:
+            upload.close()
+            raise
+    upload.file.flush()
+    upload.file.seek(0)
+    upload.size = size
+    upload.sha1, upload.arcid = whole.hexdigest(), head.hexdigest()
+    return upload
+
+
+def url_download(*, url: str, catid: str = "") -> dict[str, Any]:
+    """The download_url job: fetch, record as an upload, run the enabled metadata
+    plugins, add to the category. Returns LANraragi's job result; a failure is a
+    result with success 0, as LANraragi finishes such jobs rather than failing them."""
+    source = trim_url(url)
+    recorded = url_recorded(url)
+    if recorded:
+        return {"success": 0, "url": source, "id": recorded, "message": ALREADY}
+    try:
+        upload = _fetch(url)
+    except DownloadError as exc:
+        logger.info("Download of %s failed: %s", url, exc.message)
+        return {"success": 0, "url": source, "message": exc.message}
+    try:
+        archive = archive_create_from_upload(upload=upload, tags=f"source:{source}", queue_plugins=False)
+    except UploadRejected as exc:
+        return {
+            "success": 0,
+            "url": source,
+            "id": exc.arcid,
+            "category": catid or None,
+            "title": upload.name,
+            "message": exc.message,
+        }
+    finally:
+        upload.close()
+    message = plugins_run_enabled(arcid=archive.pk).message()
+    if catid:
+        try:
+            category, _ = category_add(catid=catid, item_id=archive.pk)
+            message += f"Added to Category '{category.name}'!"
+        except CategoryError as exc:
+            message += f"Couldn't add to Category: {exc.message}"
+    archive.refresh_from_db()
+    return {
+        "success": 1,
+        "url": source,
+        "id": archive.pk,
+        "category": catid or None,
+        "title": archive.display_title,
+        "message": message,
+    }
