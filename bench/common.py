@@ -161,29 +161,21 @@ def hondana_server(
         yield server
 
 
+def _gunicorn(app: str, port: int, workers: int, *extra: str) -> list[str]:
+    """gunicorn serving `app` with `manage.py serve`'s worker model, so only the application differs."""
+    return [
+        sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
+        "--workers", str(workers), "--threads", "8", "--timeout", "120", *extra,
+    ]  # fmt: skip
+
+
 @contextmanager
 def sink_server(data_dir: Path, *, workers: int) -> Iterator[Server]:
     """The baseline: gunicorn with `manage.py serve`'s worker settings, serving sink_app."""
     port = free_port()
     sink_dir = data_dir / "sink"
     sink_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "bench.common:sink_app",
-        "--bind",
-        f"127.0.0.1:{port}",
-        # The same worker model as manage.py serve, so only the application differs.
-        "--worker-class",
-        "gthread",
-        "--workers",
-        str(workers),
-        "--threads",
-        "8",
-        "--timeout",
-        "120",
-    ]
+    cmd = _gunicorn("bench.common:sink_app", port, workers)
     with running(
         cmd, data_dir, "", port, name="sink", ready_path="/", extra_env={"BENCH_SINK_DIR": str(sink_dir)}
     ) as s:
@@ -318,24 +310,7 @@ def static_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> l
 def static_server(data_dir: Path, root: Path, *, workers: int) -> Iterator[Server]:
     """A baseline: gunicorn with `manage.py serve`'s worker settings and access log, serving static_app."""
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "bench.common:static_app",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--worker-class",
-        "gthread",
-        "--workers",
-        str(workers),
-        "--threads",
-        "8",
-        "--timeout",
-        "120",
-        "--access-logfile",
-        "-",
-    ]
+    cmd = _gunicorn("bench.common:static_app", port, workers, "--access-logfile", "-")
     (root / "index.json").write_text("{}")
     with running(
         cmd, data_dir, "", port, name="static", ready_path="/index.json", extra_env={"BENCH_STATIC_DIR": str(root)}
