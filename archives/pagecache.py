@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from archives.config import get_config
+from archives.fileslice import FileSlice
 from archives.models import Archive
 from archives.models import PageCacheEntry
 from archives.storage import pagecache_dir
@@ -42,6 +43,21 @@ def pagecache_read(arcid: str, index: int) -> bytes | None:
         return None
     _touch(arcid)
     return data
+
+
+def pagecache_slice(arcid: str, index: int) -> FileSlice | None:
+    """The cached page as an open file slice, where the page cache is on local disk."""
+    storage = pagecache_storage()
+    try:
+        path = storage.path(pagecache_key(arcid, index))
+    except NotImplementedError:
+        return None
+    try:
+        sliced = FileSlice(path)
+    except OSError:
+        return None
+    _touch(arcid)
+    return sliced
 
 
 _touched: dict[str, float] = {}

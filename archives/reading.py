@@ -26,6 +26,7 @@ from django.db.models import F
 from archives import formats
 from archives.config import get_config
 from archives.exceptions import ArchiveNotFound
+from archives.fileslice import FileSlice
 from archives.locks import write_lock
 from archives.models import Archive
 from archives.models import ReadingState
@@ -66,6 +67,14 @@ class PageList:
 class Page:
     data: bytes
     content_type: str
+    # Set instead of `data` when the page is a stretch of a local file (a stored
+    # member, a page cache file): the server sends it without reading it in Python.
+    # Whoever takes the page closes it.
+    file: FileSlice | None = None
+
+    @property
+    def size(self) -> int:
+        return self.file.length if self.file is not None else len(self.data)
 
 
 def max_page_bytes() -> int:
@@ -262,19 +271,35 @@ def page_get(*, archive: Archive, path: str) -> Page:
     """The bytes of one member (a page, or any other file such as ComicInfo.xml).
 
     `path` is an exact member name (then its NFC form), never a filesystem path.
+    A member stored unencoded in a local archive, and a page already in the page
+    cache, come back as a FileSlice (unless they are to be resized).
     """
+    from archives import pagecache
+
     if not path:
         raise PageNotFound(path)
     info = page_info(archive=archive)
-    data: bytes | None = None
+    content_type = formats.content_type_for(path)
+    config = get_config()
+    resize = config.enableresize and content_type.startswith("image/")
+    threshold = config.sizethreshold * 1024
     index = None if info.random_access else _resolve_page(info.names, path)
+    if info.random_access:
+        sliced = _member_slice(archive, path)
+    elif index is not None:
+        sliced = pagecache.pagecache_slice(archive.pk, index)
+    else:
+        sliced = None
+    if sliced is not None:
+        if not (resize and sliced.length > threshold):
+            return Page(b"", content_type, file=sliced)
+        sliced.close()
+    data: bytes | None = None
     if index is not None:
         data = _cached_page(archive, index)
     if data is None:
         data = _read_member(archive, path)
-    content_type = formats.content_type_for(path)
-    config = get_config()
-    if config.enableresize and content_type.startswith("image/") and len(data) > config.sizethreshold * 1024:
+    if resize and len(data) > threshold:
         resized = _resize(data, config.readerquality)
         if resized is not None:
             return Page(resized, "image/jpeg")
@@ -322,9 +347,25 @@ def member_bytes(*, archive: Archive, name: str) -> bytes:
 
 
 def _read_member(archive: Archive, path: str) -> bytes:
-    try:
+    with _reading(archive, path), open_reader(archive) as reader:
+        return reader.read(path, max_bytes=max_page_bytes())
+
+
+def _member_slice(archive: Archive, path: str) -> FileSlice | None:
+    """The member as a stretch of the local archive file, or None where it is encoded."""
+    with _reading(archive, path):
         with open_reader(archive) as reader:
-            return reader.read(path, max_bytes=max_page_bytes())
+            span = reader.span(path, max_bytes=max_page_bytes())
+        if span is None:
+            return None
+        return FileSlice(archives_storage().path(archive.file), span.offset, span.length)
+
+
+@contextmanager
+def _reading(archive: Archive, path: str) -> Iterator[None]:
+    """Format and file errors of a member read, as reading's own."""
+    try:
+        yield
     except formats.MemberNotFound:
         raise PageNotFound(path) from None
     except formats.MemberTooLarge:

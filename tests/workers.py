@@ -59,13 +59,9 @@ class WorkerProcess:
                 self.kill()
 
 
-@contextmanager
-def celery_worker(
-    tmp_path: Path, *, concurrency: int = 1, env: dict[str, str] | None = None
-) -> Iterator[WorkerProcess]:
-    """A worker on this test's database, storages and queue; stopped on exit."""
-    log = tmp_path / f"worker-{uuid.uuid4().hex[:6]}.log"
-    worker_env = {
+def process_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a process that shares this test's database and storages."""
+    return {
         **os.environ,
         "DATABASE_URL": database_url(),
         "HONDANA_CONTENT_DIR": storages["archives"].location,
@@ -74,8 +70,17 @@ def celery_worker(
         "HONDANA_JOB_HEARTBEAT": "1",
         "HONDANA_JOB_LOST_AFTER": str(settings.HONDANA_JOB_LOST_AFTER),
         "HONDANA_JOB_REAP_EVERY": "1",
-        **(env or {}),
+        **(extra or {}),
     }
+
+
+@contextmanager
+def celery_worker(
+    tmp_path: Path, *, concurrency: int = 1, env: dict[str, str] | None = None
+) -> Iterator[WorkerProcess]:
+    """A worker on this test's database, storages and queue; stopped on exit."""
+    log = tmp_path / f"worker-{uuid.uuid4().hex[:6]}.log"
+    worker_env = process_env(env)
     cmd = [
         sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
         "--concurrency", str(concurrency), "-Q", settings.CELERY_TASK_DEFAULT_QUEUE,
@@ -96,3 +101,37 @@ def celery_worker(
         yield worker
     finally:
         worker.stop()
+
+
+@contextmanager
+def web_server(tmp_path: Path, *, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`manage.py serve --no-worker` (gunicorn, as users run it) on this test's
+    database and storages; yields its base URL."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = tmp_path / f"web-{uuid.uuid4().hex[:6]}.log"
+    cmd = [sys.executable, "manage.py", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=process_env(env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = WorkerProcess(proc, log)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/info", timeout=2):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError(f"The web server did not start:\n{server.output()}") from None
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        server.stop()

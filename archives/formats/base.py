@@ -73,6 +73,14 @@ class Member:
     size: int  # uncompressed size in bytes, -1 if unknown
 
 
+@dataclass(frozen=True)
+class Span:
+    """Where a member's bytes lie, exactly as they are served, in the archive file."""
+
+    offset: int
+    length: int
+
+
 class _Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
@@ -187,6 +195,22 @@ class ArchiveReader(abc.ABC):
                 data = None
             on_member(name, data)
 
+    def span(self, name: str, *, max_bytes: int | None = None) -> Span | None:
+        """Where the member's bytes lie unencoded in the archive file (a stored zip
+        member, a plain tar's member), so that a server can send them straight from
+        the file; None where they must be decoded. Same lookup and size cap as read().
+
+        A zip member's CRC is not checked on this path: the bytes sent are the ones
+        stored, as a download of the archive would send them.
+        """
+        cap = self.limits.max_member_bytes if max_bytes is None else max_bytes
+        found = self._span_resolved(self._resolve(name))
+        if found is not None:
+            refuse_oversize(name, found.length, cap)
+            if found.offset < 0 or found.offset + found.length > self._file_size():
+                return None  # truncated: let read() report it
+        return found
+
     def open_member(self, name: str) -> BinaryIO:
         """A stream of one member's bytes; same lookup and errors as read().
 
@@ -239,6 +263,14 @@ class ArchiveReader(abc.ABC):
     @abc.abstractmethod
     def _close(self) -> None:
         """Release library handles; the base class closes an owned file afterwards."""
+
+    def _span_resolved(self, name: str) -> Span | None:
+        """Formats whose members can lie unencoded in the file override it."""
+        return None
+
+    def _file_size(self) -> int:
+        self._fileobj.seek(0, io.SEEK_END)
+        return self._fileobj.tell()
 
     def _read_head(self, name: str, size: int) -> bytes:
         """The first `size` bytes of a member; formats that cannot stream override it."""

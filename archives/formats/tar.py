@@ -24,6 +24,7 @@ from .base import CorruptArchive
 from .base import Limits
 from .base import Member
 from .base import MemberNotFound
+from .base import Span
 from .base import UnsupportedFormat
 from .base import check_count
 from .base import read_capped
@@ -85,6 +86,12 @@ class TarReader(ArchiveReader):
 
     def _open_resolved(self, name: str) -> BinaryIO:
         return self._open_info(self._index[name])
+
+    def _span_resolved(self, name: str) -> Span | None:
+        info = self._index[name]
+        if self._compression is not None or info.issparse():
+            return None
+        return Span(info.offset_data, info.size)
 
     @property
     def random_access(self) -> bool:

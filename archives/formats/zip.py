@@ -17,6 +17,7 @@ from .base import ArchiveReader
 from .base import CorruptArchive
 from .base import Limits
 from .base import Member
+from .base import Span
 from .base import check_count
 from .base import read_capped
 
@@ -26,6 +27,7 @@ EPUB_MIMETYPE = b"application/epub+zip"
 _FLAG_ENCRYPTED = 0x1
 _FLAG_UTF8 = 0x800
 _EOCD = struct.Struct("<4s4H2LH")
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 _EOCD64_LOCATOR = struct.Struct("<4sLQL")
 _EOCD64 = struct.Struct("<4sQ2H2L4Q")
 # What opening or reading a member can raise besides our own errors.
@@ -70,6 +72,21 @@ class ZipReader(ArchiveReader):
 
     def _open_resolved(self, name: str) -> BinaryIO:
         return _open_info(self._zf, self._index[name])  # type: ignore[return-value]
+
+    def _span_resolved(self, name: str) -> Span | None:
+        info = self._index[name]
+        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & _FLAG_ENCRYPTED:
+            return None
+        if info.compress_size != info.file_size:
+            return None
+        # The data follows the member's local header, whose name and extra field
+        # lengths may differ from the central directory's.
+        self._fileobj.seek(info.header_offset)
+        header = self._fileobj.read(_LOCAL_HEADER.size)
+        if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+            return None
+        name_length, extra_length = _LOCAL_HEADER.unpack(header)[-2:]
+        return Span(info.header_offset + _LOCAL_HEADER.size + name_length + extra_length, info.file_size)
 
     def _close(self) -> None:
         self._zf.close()

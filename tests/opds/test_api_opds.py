@@ -154,7 +154,7 @@ def test_pse_serves_pages_and_falls_back_to_the_first(client, auth_header):
     def page(query: str) -> bytes:
         r = client.get(f"/api/opds/{arcid}/pse{query}")
         assert r.status_code == 200 and r["Content-Type"] == "image/jpeg"
-        return r.content
+        return r.getvalue()
 
     assert page("?page=2") == pages[1]
     assert page("?page=3") == pages[2]

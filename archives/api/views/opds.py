@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.http import HttpResponseBase
 from rest_framework.request import Request
 
 from archives import opds
@@ -54,7 +55,7 @@ class EntryView(ApiView):
 class PageStreamView(ApiView):
     operations = {"GET": "serve_opds_page"}
 
-    def get(self, request: Request, id: str) -> HttpResponse:
+    def get(self, request: Request, id: str) -> HttpResponseBase:
         number = params.integer(request, "page", default=1) or 1
         archive = Archive.objects.filter(pk=id, missing=False).first()
         if archive is None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import quote
 
+from django.http import FileResponse
 from django.http import HttpResponse
+from django.http import HttpResponseBase
 from django.utils.http import http_date
 from rest_framework.request import Request
 
@@ -25,6 +27,8 @@ from archives.pagecache import pagecache_clear
 # Page bytes never change for an ID (the ID is a hash of the file), so clients and
 # proxies may keep them for good.
 IMMUTABLE = "max-age=31536000, immutable"
+# Where a page is sent from a file without sendfile (runserver, tests), in chunks of this.
+STREAM_BLOCK = 256 * 1024
 
 
 def _archive(arcid: str, operation: str) -> Archive:
@@ -59,7 +63,7 @@ class FilesView(ApiView):
 class PageView(ApiView):
     operations = {"GET": "serve_page"}
 
-    def get(self, request: Request, id: str) -> HttpResponse:
+    def get(self, request: Request, id: str) -> HttpResponseBase:
         arcid = self.arcid(id)
         path = params.string(request, "path", required=True) or ""
         return page_response(request, _archive(arcid, "serve_page"), path)
@@ -69,7 +73,7 @@ def _cache_control() -> str:
     return ("private, " if get_config().nofunmode else "public, ") + IMMUTABLE
 
 
-def page_response(request: Request, archive: Archive, path: str) -> HttpResponse:
+def page_response(request: Request, archive: Archive, path: str) -> HttpResponseBase:
     """One member's bytes as /page serves them (also OPDS-PSE's page stream)."""
     etag = '"' + hashlib.sha1(f"{archive.pk}/{path}/{get_config().enableresize}".encode()).hexdigest()[:32] + '"'
     if etag in request.headers.get("If-None-Match", ""):
@@ -93,10 +97,10 @@ def page_response(request: Request, archive: Archive, path: str) -> HttpResponse
 
 def _bytes_response(
     request: Request, page: reading.Page, etag: str, cache_control: str, archive: Archive
-) -> HttpResponse:
+) -> HttpResponseBase:
     from archives.api.ranges import parse_range
 
-    size = len(page.data)
+    size = page.size
     headers = {
         "ETag": etag,
         "Cache-Control": cache_control,
@@ -106,14 +110,24 @@ def _bytes_response(
     }
     selected = parse_range(request.headers.get("Range", ""), size)
     if selected is False:
+        if page.file is not None:
+            page.file.close()
         response = HttpResponse(status=416, content_type=page.content_type, headers=headers)
         response["Content-Range"] = f"bytes */{size}"
         return response
-    if selected is None:
-        return HttpResponse(page.data, content_type=page.content_type, headers=headers)
-    start, end = selected
-    response = HttpResponse(page.data[start : end + 1], status=206, content_type=page.content_type, headers=headers)
-    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    status = 200 if selected is None else 206
+    if page.file is not None:
+        body = page.file if selected is None else page.file.narrow(selected[0], selected[1] - selected[0] + 1)
+        # Sent with sendfile() under gunicorn; Content-Length is the slice's length.
+        response: HttpResponseBase = FileResponse(body, status=status, content_type=page.content_type, headers=headers)
+        response.block_size = STREAM_BLOCK
+    elif selected is None:
+        response = HttpResponse(page.data, content_type=page.content_type, headers=headers)
+    else:
+        start, end = selected
+        response = HttpResponse(page.data[start : end + 1], status=206, content_type=page.content_type, headers=headers)
+    if selected is not None:
+        response["Content-Range"] = f"bytes {selected[0]}-{selected[1]}/{size}"
     return response
 
 
