@@ -457,3 +457,81 @@ def test_progress_stays_in_the_browser_when_the_server_does_not_track_it(session
     expect(page.get_by_alt_text(f"Page {entry['pages']}")).to_be_visible()
     expect(reader).to_have_attribute("data-saved-page", str(entry["pages"]))
     assert ReadingState.objects.get(archive_id=arcid, user=None).progress == 0
+
+
+# The contrast of the focus outline of the focused element against the first opaque
+# background behind it (WCAG 2.2: a focus indicator needs 3:1 against what is next to it).
+FOCUS_CONTRAST = """() => {
+  const el = document.activeElement;
+  const rgb = (c) => { const m = c.match(/[\\d.]+/g).map(Number); return m.length > 3 ? m : [...m, 1]; };
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  let bg = [255, 255, 255, 1];
+  for (let n = el.parentElement; n; n = n.parentElement) {
+    const c = rgb(getComputedStyle(n).backgroundColor);
+    if (c[3] > 0.5) { bg = c; break; }
+  }
+  const style = getComputedStyle(el);
+  if (style.outlineStyle === "none" || parseFloat(style.outlineWidth) < 2) return 0;
+  const a = lum(rgb(style.outlineColor)), b = lum(bg);
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_reader_dialogs_show_the_focus_and_leave_space_to_turn_pages(browser, live_server, library, scheme):
+    from tests.browser.conftest import Session
+
+    session = Session(browser, live_server.url, color_scheme=scheme)
+    try:
+        entry = longest(library)
+        page = session.page()
+        page.goto(f"/reader?id={entry['id']}&p=1")
+        reader = page.locator("#reader")
+        expect(reader).to_have_attribute("data-ready", "true")
+
+        # Opened and closed with the mouse: the Settings button gets the focus back,
+        # and Space still turns the page rather than opening the settings again.
+        page.get_by_role("button", name="Settings").click()
+        page.get_by_role("button", name="Done").click()
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        page.keyboard.press("Space")
+        expect(reader).to_have_attribute("data-current-page", "2")
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        page.get_by_role("button", name="Next").click()
+        page.keyboard.press("Space")
+        expect(reader).to_have_attribute("data-current-page", "4")
+
+        # From the keyboard, Space on a focused button still presses it.
+        page.get_by_role("button", name="Pages").focus()
+        page.keyboard.press("Tab")
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Space")
+        overview = page.get_by_role("dialog", name="Pages")
+        expect(overview).to_be_visible()
+        expect(reader).to_have_attribute("data-current-page", "4")
+
+        # Inside the dialogs (light or dark surfaces) the focus ring stands out.
+        page.keyboard.press("Tab")
+        assert page.evaluate(FOCUS_CONTRAST) >= 3, page.evaluate("document.activeElement.outerHTML")
+        page.keyboard.press("Escape")
+        page.keyboard.press("s")
+        settings_dialog = page.get_by_role("dialog", name="Reading settings")
+        expect(settings_dialog).to_be_visible()
+        checked = 0
+        for _ in range(6):  # the radio groups, Done, and around (Tab leaves the page once)
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.closest('dialog') !== null"):
+                checked += 1
+                assert page.evaluate(FOCUS_CONTRAST) >= 3, page.evaluate("document.activeElement.outerHTML")
+        assert checked >= 4
+        # On the reader's dark bars too.
+        page.keyboard.press("Escape")
+        page.get_by_role("button", name="Settings").focus()
+        page.keyboard.press("Tab")
+        assert page.evaluate(FOCUS_CONTRAST) >= 3
+        assert not session.errors, session.errors
+    finally:
+        session.close()
