@@ -583,3 +583,25 @@ def test_every_page_fits_a_360_px_phone(phone, library, editor):
         box = page.get_by_role("button", name=name).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_a_tankoubon_page_shows_its_covers(session, library):
+    from archives.tankoubons import tank_add_archive
+    from archives.tankoubons import tank_create
+
+    tank = tank_create(name="A <i>series</i>")
+    members = [e["id"] for e in library.values()][:3]
+    for arcid in members:
+        tank_add_archive(tank_id=tank.pk, arcid=arcid)
+    page = session.page()
+    page.goto("/")
+    page.locator(".card-link").filter(has_text="A <i>series</i>").click()
+    expect(page).to_have_url(re.compile(rf"/reader\?id={tank.pk}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("A <i>series</i>")
+    covers = page.locator(".cover-img")
+    expect(covers).to_have_count(3)
+    settle(page)
+    for i in range(3):
+        assert covers.nth(i).evaluate("i => i.naturalWidth > 0 && getComputedStyle(i).opacity === '1'"), i
+    page.get_by_role("link", name=re.compile("Start reading")).click()
+    expect(page).to_have_url(re.compile(rf"/reader\?id={members[0]}$"))
