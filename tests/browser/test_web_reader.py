@@ -579,6 +579,11 @@ def test_every_page_fits_a_360_px_phone(phone, library, editor):
     page.goto(f"/reader?id={entry['id']}")
     expect(page.locator("#reader")).to_have_attribute("data-ready", "true")
     assert page.get_by_label("Go to page").bounding_box()["width"] >= 300
+    # The title is read whole (two short lines), not cut after a few letters.
+    title = page.get_by_role("heading", level=1)
+    assert len(entry["title_stem"]) >= 30
+    assert title.evaluate("h => h.scrollHeight <= h.clientHeight + 1 && h.scrollWidth <= h.clientWidth")
+    assert page.locator(".reader-top").bounding_box()["height"] <= 56
     for name in ("Previous", "Next"):
         box = page.get_by_role("button", name=name).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width
