@@ -610,3 +610,37 @@ def test_a_tankoubon_page_shows_its_covers(session, library):
         assert covers.nth(i).evaluate("i => i.naturalWidth > 0 && getComputedStyle(i).opacity === '1'"), i
     page.get_by_role("link", name=re.compile("Start reading")).click()
     expect(page).to_have_url(re.compile(rf"/reader\?id={members[0]}$"))
+
+
+def test_back_from_the_reader_the_library_shows_what_was_read(browser, live_server, library):
+    from tests.browser.conftest import CHROMIUM
+    from tests.browser.conftest import CHROMIUM_ARGS
+    from tests.browser.conftest import Session
+
+    # Playwright turns the back/forward cache off; every user's Chrome has it on.
+    chromium = browser.browser_type.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, ignore_default_args=["--disable-back-forward-cache"]
+    )
+    session = Session(chromium, live_server.url)
+    try:
+        entry = longest(library)
+        page = session.page()
+        page.goto("/")
+        page.evaluate("window.keptByTheBrowser = true")
+        card = page.locator(".card").filter(has_text=entry["title_stem"])
+        expect(card.locator(".badge-new")).to_have_count(1)
+        card.locator(".card-link").click()
+        reader = page.locator("#reader")
+        expect(reader).to_have_attribute("data-ready", "true")
+        page.keyboard.press("ArrowRight")
+        expect(reader).to_have_attribute("data-saved-page", "2")
+        page.go_back(wait_until="commit")
+        expect(page).to_have_url(re.compile(r"/$"))
+        assert page.evaluate("window.keptByTheBrowser === true"), "the page was not restored from the cache"
+        expect(card.locator(".badge-new")).to_have_count(0)
+        expect(card.locator(".card-meta")).to_contain_text("read 2")
+        expect(card.locator(".cover-img")).to_have_class(re.compile("is-loaded"))
+        assert not session.errors, session.errors
+    finally:
+        session.close()
+        chromium.close()
