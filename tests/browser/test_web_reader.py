@@ -20,12 +20,14 @@ from archives.models import ReadingState
 from archives.services import archive_update_metadata
 from jobs.models import Job
 from jobs.services import job_enqueue
+from tests.browser.conftest import PHONE
 from tests.browser.conftest import screenshot
 from tests.samples import cbz_bytes
 from tests.samples import lrr_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+PHONE_WIDTH = PHONE["width"]
 MARKUP = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
 
@@ -457,3 +459,188 @@ def test_progress_stays_in_the_browser_when_the_server_does_not_track_it(session
     expect(page.get_by_alt_text(f"Page {entry['pages']}")).to_be_visible()
     expect(reader).to_have_attribute("data-saved-page", str(entry["pages"]))
     assert ReadingState.objects.get(archive_id=arcid, user=None).progress == 0
+
+
+# The contrast of the focus outline of the focused element against the first opaque
+# background behind it (WCAG 2.2: a focus indicator needs 3:1 against what is next to it).
+FOCUS_CONTRAST = """() => {
+  const el = document.activeElement;
+  const rgb = (c) => { const m = c.match(/[\\d.]+/g).map(Number); return m.length > 3 ? m : [...m, 1]; };
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  let bg = [255, 255, 255, 1];
+  for (let n = el.parentElement; n; n = n.parentElement) {
+    const c = rgb(getComputedStyle(n).backgroundColor);
+    if (c[3] > 0.5) { bg = c; break; }
+  }
+  const style = getComputedStyle(el);
+  if (style.outlineStyle === "none" || parseFloat(style.outlineWidth) < 2) return 0;
+  const a = lum(rgb(style.outlineColor)), b = lum(bg);
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_reader_dialogs_show_the_focus_and_leave_space_to_turn_pages(browser, live_server, library, scheme):
+    from tests.browser.conftest import Session
+
+    session = Session(browser, live_server.url, color_scheme=scheme)
+    try:
+        entry = longest(library)
+        page = session.page()
+        page.goto(f"/reader?id={entry['id']}&p=1")
+        reader = page.locator("#reader")
+        expect(reader).to_have_attribute("data-ready", "true")
+
+        # Opened and closed with the mouse: the Settings button gets the focus back,
+        # and Space still turns the page rather than opening the settings again.
+        page.get_by_role("button", name="Settings").click()
+        page.get_by_role("button", name="Done").click()
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        page.keyboard.press("Space")
+        expect(reader).to_have_attribute("data-current-page", "2")
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        page.get_by_role("button", name="Next").click()
+        page.keyboard.press("Space")
+        expect(reader).to_have_attribute("data-current-page", "4")
+
+        # From the keyboard, Space on a focused button still presses it.
+        page.get_by_role("button", name="Pages").focus()
+        page.keyboard.press("Tab")
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Space")
+        overview = page.get_by_role("dialog", name="Pages")
+        expect(overview).to_be_visible()
+        expect(reader).to_have_attribute("data-current-page", "4")
+
+        # Inside the dialogs (light or dark surfaces) the focus ring stands out.
+        page.keyboard.press("Tab")
+        assert page.evaluate(FOCUS_CONTRAST) >= 3, page.evaluate("document.activeElement.outerHTML")
+        page.keyboard.press("Escape")
+        page.keyboard.press("s")
+        settings_dialog = page.get_by_role("dialog", name="Reading settings")
+        expect(settings_dialog).to_be_visible()
+        checked = 0
+        for _ in range(6):  # the radio groups, Done, and around (Tab leaves the page once)
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.closest('dialog') !== null"):
+                checked += 1
+                assert page.evaluate(FOCUS_CONTRAST) >= 3, page.evaluate("document.activeElement.outerHTML")
+        assert checked >= 4
+        # On the reader's dark bars too.
+        page.keyboard.press("Escape")
+        page.get_by_role("button", name="Settings").focus()
+        page.keyboard.press("Tab")
+        assert page.evaluate(FOCUS_CONTRAST) >= 3
+        assert not session.errors, session.errors
+    finally:
+        session.close()
+
+
+def test_every_page_fits_a_360_px_phone(phone, library, editor):
+    """No sideways scrolling, and what matters on each page stays on screen."""
+    entry = longest(library)
+    Job.objects.create(
+        task="page_thumbnails",
+        celery_id="not-published",
+        args=[entry["id"]],
+        notes={"1": "processed", "2": "processed", "total_pages": str(entry["pages"])},
+    )
+    phone.log_in_as(editor)
+    page = phone.page()
+    width = PHONE_WIDTH
+    for path in ("/", "/upload", f"/edit?id={entry['id']}", "/batch", "/categories", "/jobs", "/settings"):
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+
+    # The batch editor's search field takes the width, its label clear of the others.
+    page.goto("/batch?filter=language:english")
+    search = page.get_by_label("Search")
+    assert search.bounding_box()["width"] >= 250
+    label, category = (
+        page.locator("label[for=batch-filter]").bounding_box(),
+        page.get_by_text("Category").bounding_box(),
+    )
+    assert label["y"] + label["height"] <= category["y"] or label["x"] + label["width"] <= category["x"]
+
+    # Jobs: every progress bar is in view, nothing scrolls sideways.
+    page.goto("/jobs")
+    bars = page.locator('progress[data-field="bar"]')
+    expect(bars.first).to_be_visible()
+    for i in range(bars.count()):
+        box = bars.nth(i).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width and box["width"] >= 150, box
+    assert page.evaluate("[...document.querySelectorAll('.table-scroll')].every(t => t.scrollWidth <= t.clientWidth)")
+    expect(page.locator('tr[data-job] [data-field="count"]').first).to_have_text(f"2/{entry['pages']}")
+
+    # The reader's page slider is long enough to aim at a page, the bars still fit.
+    page.goto(f"/reader?id={entry['id']}")
+    expect(page.locator("#reader")).to_have_attribute("data-ready", "true")
+    assert page.get_by_label("Go to page").bounding_box()["width"] >= 300
+    # The title is read whole (two short lines), not cut after a few letters.
+    title = page.get_by_role("heading", level=1)
+    assert len(entry["title_stem"]) >= 30
+    assert title.evaluate("h => h.scrollHeight <= h.clientHeight + 1 && h.scrollWidth <= h.clientWidth")
+    assert page.locator(".reader-top").bounding_box()["height"] <= 56
+    for name in ("Previous", "Next"):
+        box = page.get_by_role("button", name=name).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_a_tankoubon_page_shows_its_covers(session, library):
+    from archives.tankoubons import tank_add_archive
+    from archives.tankoubons import tank_create
+
+    tank = tank_create(name="A <i>series</i>")
+    members = [e["id"] for e in library.values()][:3]
+    for arcid in members:
+        tank_add_archive(tank_id=tank.pk, arcid=arcid)
+    page = session.page()
+    page.goto("/")
+    page.locator(".card-link").filter(has_text="A <i>series</i>").click()
+    expect(page).to_have_url(re.compile(rf"/reader\?id={tank.pk}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("A <i>series</i>")
+    covers = page.locator(".cover-img")
+    expect(covers).to_have_count(3)
+    settle(page)
+    for i in range(3):
+        assert covers.nth(i).evaluate("i => i.naturalWidth > 0 && getComputedStyle(i).opacity === '1'"), i
+    page.get_by_role("link", name=re.compile("Start reading")).click()
+    expect(page).to_have_url(re.compile(rf"/reader\?id={members[0]}$"))
+
+
+def test_back_from_the_reader_the_library_shows_what_was_read(browser, live_server, library):
+    from tests.browser.conftest import CHROMIUM
+    from tests.browser.conftest import CHROMIUM_ARGS
+    from tests.browser.conftest import Session
+
+    # Playwright turns the back/forward cache off; every user's Chrome has it on.
+    chromium = browser.browser_type.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, ignore_default_args=["--disable-back-forward-cache"]
+    )
+    session = Session(chromium, live_server.url)
+    try:
+        entry = longest(library)
+        page = session.page()
+        page.goto("/")
+        page.evaluate("window.keptByTheBrowser = true")
+        card = page.locator(".card").filter(has_text=entry["title_stem"])
+        expect(card.locator(".badge-new")).to_have_count(1)
+        card.locator(".card-link").click()
+        reader = page.locator("#reader")
+        expect(reader).to_have_attribute("data-ready", "true")
+        page.keyboard.press("ArrowRight")
+        expect(reader).to_have_attribute("data-saved-page", "2")
+        page.go_back(wait_until="commit")
+        expect(page).to_have_url(re.compile(r"/$"))
+        assert page.evaluate("window.keptByTheBrowser === true"), "the page was not restored from the cache"
+        expect(card.locator(".badge-new")).to_have_count(0)
+        expect(card.locator(".card-meta")).to_contain_text("read 2")
+        expect(card.locator(".cover-img")).to_have_class(re.compile("is-loaded"))
+        assert not session.errors, session.errors
+    finally:
+        session.close()
+        chromium.close()

@@ -227,6 +227,13 @@
     else location.href = randomLink.href;
   });
 
+  // Back from the reader, the browser may show this page from its back/forward cache,
+  // as it was: the archive just opened would still be "new" and unread. Reload the
+  // cards of the page (one search) to show what changed meanwhile.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) navigate(stateFromQuery(location.search), false);
+  });
+
   window.addEventListener("popstate", function () {
     const state = stateFromQuery(location.search);
     fillForm(state);

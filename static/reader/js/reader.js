@@ -423,13 +423,19 @@
     return down ? stage.scrollTop + stage.clientHeight < stage.scrollHeight - 2 : stage.scrollTop > 2;
   }
 
+  let tabbed = false; // the focus was last moved with Tab, not by a click or tap
+  document.addEventListener("keydown", function (event) { if (event.key === "Tab") tabbed = true; }, true);
+  document.addEventListener("pointerdown", function () { tabbed = false; }, true);
+
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
     if (settingsDialog.open || overviewDialog.open) return;
     const target = event.target;
     const tag = target && target.tagName;
     if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
-    const onControl = tag === "BUTTON" || tag === "A";
+    // Space presses a button or link that Tab moved to; one that merely holds the
+    // focus after a click (or after the dialog it opened was closed) turns the page.
+    const onControl = (tag === "BUTTON" || tag === "A") && tabbed;
     const webtoon = settings.mode === "webtoon";
     // The stage scrolls, not the document, so scrolling keys are handled here
     // whatever has the focus.
