@@ -213,7 +213,10 @@ def tank_list(*, page: int, pagesize: int) -> tuple[list[dict[str, Any]], int]:
     """One page of tanks by id (all of them when page < 0), and the number of tanks."""
     tanks = Tankoubon.objects.order_by("pk")
     total = tanks.count()
-    if page >= 0:
+    if page * pagesize >= total:
+        # Also keeps a huge page number out of the database's OFFSET.
+        tanks = tanks.none()
+    elif page >= 0:
         tanks = tanks[page * pagesize : (page + 1) * pagesize]
     tanks = list(tanks)
     members: dict[str, list[str]] = {t.pk: [] for t in tanks}

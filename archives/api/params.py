@@ -10,6 +10,9 @@ import re
 from typing import Any
 
 _INTEGER = re.compile(r"-?(0|[1-9]\d*)")
+# Perl turns integers past 64 bits into floats, which its validator then refuses; here
+# they would overflow the database's integer columns (a 500) instead.
+_INT64 = 2**63 - 1
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False, "": False}
 
 
@@ -69,6 +72,8 @@ def parse_integer(raw: str, name: str, *, minimum: int | None = None) -> int:
     if not _INTEGER.fullmatch(raw):
         raise ParamError("Expected integer - got string.", f"/{name}")
     value = int(raw)
+    if not -_INT64 <= value <= _INT64:
+        raise ParamError("Expected integer - got number.", f"/{name}")
     if minimum is not None and value < minimum:
         raise ParamError(f"{value} < minimum({minimum})", f"/{name}")
     return value

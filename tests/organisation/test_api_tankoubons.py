@@ -130,3 +130,14 @@ def test_delete(client, auth_header):
     assert client.delete("/api/tankoubons/TANK_0000000001", **auth_header).json()["success"] == 1
     r = client.delete("/api/tankoubons/nope", **auth_header)
     assert r.status_code == 400 and r.json()["error"] == "The given tankoubon does not exist."
+
+
+def test_huge_list_pages_and_progress_pages_are_not_a_500(client, auth_header):
+    tank = create(client, auth_header, name="T")
+    r = client.get("/api/tankoubons", {"page": "9223372036854775807"})
+    assert r.status_code == 200
+    assert r.json() == {"result": [], "total": 1, "filtered": 1}
+    assert [t["id"] for t in client.get("/api/tankoubons", {"page": "-1"}).json()["result"]] == [tank]
+    r = client.put(f"/api/tankoubons/{tank}/progress/2147483648")
+    assert r.status_code == 400 and r.json()["error"] == "Invalid progress value."
+    assert client.put(f"/api/tankoubons/{tank}/progress/2147483647").status_code == 200

@@ -251,3 +251,39 @@ def test_info_counts_tanks_and_archives_in_no_tank(client):
     info = client.get("/api/info").json()
     assert info["total_archives"] == 2
     assert info["cache_last_cleared"] > 0
+
+
+def test_huge_numbers_in_page_and_read_tokens_match_nothing_bigger(client):
+    a = make_archive("A", "x", pagecount=20, progress=3)
+    huge = "99999999999999999999999"
+    assert ids(client, filter=f"pages:>{huge}") == []
+    assert ids(client, filter=f"read:{huge}") == []
+    assert ids(client, filter=f"pages:<{huge}") == [a]
+
+
+def test_repeated_tokens_count_once_and_too_many_terms_are_a_400(client):
+    a = make_archive("A", "x")
+    assert ids(client, filter=",".join(["x"] * 3000)) == [a]
+    assert ids(client, filter=",".join(f"-t{i}" for i in range(256))) == [a]
+    r = client.get("/api/search", {"filter": ",".join(f"t{i}" for i in range(1000))})
+    assert r.status_code == 400
+    assert r.json() == {"errors": [{"message": "Too many search terms: 1000/256.", "path": "/filter"}], "status": 400}
+    assert client.get("/api/search/ids", {"filter": ",".join(f"t{i}" for i in range(300))}).status_code == 400
+    assert client.get("/api/search/random", {"filter": ",".join(f"t{i}" for i in range(300))}).status_code == 400
+
+
+@pytest.mark.parametrize("value", ["9223372036854775808", "-9223372036854775809", "99999999999999999999999"])
+def test_integers_past_64_bits_are_a_validation_error(client, value):
+    make_archive("A", "x")
+    for url, name in [("/api/search", "start"), ("/api/search/random", "count"), ("/api/database/stats", "minweight"),
+                      ("/api/tankoubons", "page")]:  # fmt: skip
+        r = client.get(url, {name: value})
+        assert r.status_code == 400, (url, r.content)
+        assert r.json() == {
+            "errors": [{"message": "Expected integer - got number.", "path": f"/{name}"}],
+            "status": 400,
+        }
+    biggest = "9223372036854775807"
+    assert client.get("/api/search", {"start": biggest}).json()["data"] == []
+    assert len(client.get("/api/search/random", {"count": biggest}).json()["data"]) == 1
+    assert client.get("/api/database/stats", {"minweight": biggest}).json() == []

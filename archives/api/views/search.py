@@ -13,6 +13,7 @@ from archives.api.render import json_response
 from archives.api.responses import envelope
 from archives.config import get_config
 from archives.search.cache import invalidate_search_cache
+from archives.search.parser import parse_filter
 from archives.search.query import SearchParams
 from archives.search.selectors import items_json
 from archives.search.selectors import random_page
@@ -31,10 +32,23 @@ def category_id(request: Any) -> str:
     return raw
 
 
+# LANraragi takes any number of tokens; here each is a clause of one SQL query, and
+# SQLite refuses past about 1000. No real search comes near this.
+MAX_TOKENS = 256
+
+
+def filter_text(request: Any) -> str:
+    raw = params.raw_param(request, "filter") or ""
+    count = len(parse_filter(raw))
+    if count > MAX_TOKENS:
+        raise params.ParamError(f"Too many search terms: {count}/{MAX_TOKENS}.", "/filter")
+    return raw
+
+
 def search_params(request: Any, *, sorted_: bool = True) -> SearchParams:
     category = category_id(request)
     return SearchParams(
-        filter=params.raw_param(request, "filter") or "",
+        filter=filter_text(request),
         category=category,
         sortby=(params.raw_param(request, "sortby") or "title") if sorted_ else "title",
         desc=sorted_ and params.raw_param(request, "order") == "desc",
