@@ -242,3 +242,55 @@ def test_info_reports_a_lanraragi_version_and_counts(client, arcid):
     for key in ("archives_per_page", "total_pages_read", "cache_last_cleared", "total_archives"):
         assert isinstance(info[key], int), key
     assert info["excluded_namespaces"] == ["source", "date_added"]
+
+
+NUL_ERROR = "String contains a NUL character."
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "param"),
+    [
+        ("put", "/api/archives/{a}/metadata?title=a%00b", "/title"),
+        ("put", "/api/archives/{a}/metadata?title=x&summary=%00", "/summary"),
+        ("put", "/api/archives/{a}/toc?page=1&title=%00", "/title"),
+        ("get", "/api/archives/{a}/page?path=001.jpg%00", "/path"),
+        ("get", "/api/search?filter=a%00", "/filter"),
+        ("get", "/api/search?sortby=a%00", "/sortby"),
+        ("put", "/api/categories?name=a%00", "/name"),
+        ("put", "/api/tankoubons?name=a%00", "/name"),
+        ("post", "/api/download_url?url=http://127.0.0.1/%00", "/url"),
+        ("get", "/api/archives/{a}/metadata".replace("{a}", "0" * 39 + "%00"), "/"),
+        ("get", "/api/categories/SET_000000000%00", "/"),
+        ("get", "/api/tankoubons/TANK_000000000%00", "/"),
+        ("post", '/api/minion/run_plugin/queue?args=["x","{a}","%5Cu0000"]', "/args/2"),
+    ],
+)  # fmt: skip
+def test_nul_characters_are_a_400_not_a_postgresql_500(client, auth_header, arcid, method, url, param):
+    r = getattr(client, method)(url.replace("{a}", arcid), **auth_header)
+    assert r.status_code == 400, r.content
+    assert r.json() == {"errors": [{"message": NUL_ERROR, "path": param}], "status": 400}
+    assert client.get(f"/api/archives/{arcid}/metadata").json()["title"] == "Sample Book"
+
+
+def test_nul_in_upload_fields_and_json_bodies_is_a_400(client, auth_header, arcid):
+    import json
+
+    r = upload(client, "b.cbz", cbz_bytes(seed=3), headers=auth_header, title="a\x00b")
+    assert r.status_code == 400
+    assert r.json()["errors"][0] == {"message": NUL_ERROR, "path": "/title"}
+    assert Archive.objects.count() == 1
+    tank = client.put("/api/tankoubons?name=T", **auth_header).json()["tankoubon_id"]
+    body = json.dumps({"archives": [arcid], "metadata": {"name": "x\x00"}})
+    r = client.put(f"/api/tankoubons/{tank}", body, content_type="application/json", **auth_header)
+    assert r.status_code == 400
+    assert r.json()["errors"][0] == {"message": NUL_ERROR, "path": "/body/metadata/name"}
+    assert client.get(f"/api/tankoubons/{tank}").json()["name"] == "T"
+
+
+def test_object_values_in_a_json_body_are_no_parameters(client, auth_header, arcid):
+    r = client.put(
+        f"/api/archives/{arcid}/metadata", '{"title": {"a": 1}}', content_type="application/json", **auth_header
+    )
+    assert r.status_code == 400
+    assert r.json()["error"] == "No metadata parameters (Please supply title, tags or summary)"
+    assert client.get(f"/api/archives/{arcid}/metadata").json()["title"] == "Sample Book"
