@@ -37,6 +37,25 @@ def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
     return start, min(end, size - 1)
 
 
+def ranged_bytes_response(
+    request: HttpRequest, data: bytes, *, content_type: str, headers: dict[str, str]
+) -> HttpResponse:
+    """Bytes already in memory (a page, a thumbnail), with Range support."""
+    size = len(data)
+    headers = {**headers, "Accept-Ranges": "bytes"}
+    selected = parse_range(request.headers.get("Range", ""), size)
+    if selected is False:
+        response = HttpResponse(status=416, content_type=content_type, headers=headers)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    if selected is None:
+        return HttpResponse(data, content_type=content_type, headers=headers)
+    start, end = selected
+    response = HttpResponse(data[start : end + 1], status=206, content_type=content_type, headers=headers)
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return response
+
+
 def _stream(opener: Callable[[], IO[bytes]], start: int, length: int) -> Iterator[bytes]:
     with opener() as fh:
         fh.seek(start)

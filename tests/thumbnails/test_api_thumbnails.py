@@ -220,3 +220,15 @@ def test_page_thumbnails_are_lower_quality_than_covers(client, auth_header, djan
     cover = client.get(f"/api/archives/{arcid}/thumbnail").content
     page = client.get(f"/api/archives/{arcid}/thumbnail?page=1").content
     assert len(page) < len(cover)
+
+
+def test_thumbnails_support_ranges_like_every_binary_reply(client, auth_header, django_capture_on_commit_callbacks):
+    arcid = add(client, auth_header, "a.cbz", cbz_bytes(), django_capture_on_commit_callbacks)
+    whole = client.get(f"/api/archives/{arcid}/thumbnail")
+    assert whole.status_code == 200 and whole["Content-Type"] == "image/jpeg"
+    part = client.get(f"/api/archives/{arcid}/thumbnail", HTTP_RANGE="bytes=0-9")
+    assert part.status_code == 206 and part.content == whole.content[:10]
+    assert part["Content-Range"] == f"bytes 0-9/{len(whole.content)}"
+    assert client.get(f"/api/archives/{arcid}/thumbnail", HTTP_RANGE="bytes=999999-").status_code == 416
+    placeholder = client.get(f"/api/archives/{'a' * 40}/thumbnail", HTTP_RANGE="bytes=-4")
+    assert placeholder.status_code == 206 and placeholder.content == placeholder_png()[-4:]

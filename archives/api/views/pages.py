@@ -94,27 +94,15 @@ def page_response(request: Request, archive: Archive, path: str) -> HttpResponse
 def _bytes_response(
     request: Request, page: reading.Page, etag: str, cache_control: str, archive: Archive
 ) -> HttpResponse:
-    from archives.api.ranges import parse_range
+    from archives.api.ranges import ranged_bytes_response
 
-    size = len(page.data)
     headers = {
         "ETag": etag,
         "Cache-Control": cache_control,
         "Last-Modified": http_date(archive.created_at.timestamp()),
-        "Accept-Ranges": "bytes",
         "Content-Disposition": 'inline;filename="page"',
     }
-    selected = parse_range(request.headers.get("Range", ""), size)
-    if selected is False:
-        response = HttpResponse(status=416, content_type=page.content_type, headers=headers)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
-    if selected is None:
-        return HttpResponse(page.data, content_type=page.content_type, headers=headers)
-    start, end = selected
-    response = HttpResponse(page.data[start : end + 1], status=206, content_type=page.content_type, headers=headers)
-    response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return response
+    return ranged_bytes_response(request, page.data, content_type=page.content_type, headers=headers)
 
 
 class ProgressView(ApiView):

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from archives import thumbnails
 from archives.api import params
 from archives.api.base import ApiView
+from archives.api.ranges import ranged_bytes_response
 from archives.api.responses import envelope
 from archives.api.responses import plain
 from archives.api.responses import unknown_archive
@@ -23,7 +24,7 @@ def _image(request: Request, data: bytes, content_type: str, etag: str) -> HttpR
     headers = {"ETag": etag, "Cache-Control": "no-cache", "Content-Disposition": 'inline;filename="thumbnail"'}
     if etag in request.headers.get("If-None-Match", ""):
         return HttpResponse(status=304, headers=headers)
-    return HttpResponse(data, content_type=content_type, headers=headers)
+    return ranged_bytes_response(request, data, content_type=content_type, headers=headers)
 
 
 def _placeholder(request: Request) -> HttpResponse:
