@@ -287,3 +287,34 @@ def test_integers_past_64_bits_are_a_validation_error(client, value):
     assert client.get("/api/search", {"start": biggest}).json()["data"] == []
     assert len(client.get("/api/search/random", {"count": biggest}).json()["data"]) == 1
     assert client.get("/api/database/stats", {"minweight": biggest}).json() == []
+
+
+def test_datatables_search_endpoint_echoes_draw_and_sends_isnew_as_strings(client):
+    old = make_archive("Alpha", "artist:wada")
+    new = make_archive("Beta", "artist:wada", isnew=True)
+    make_archive("Gamma", "other:x")
+    columns = {"columns[0][name]": "title", "columns[1][name]": "tags", "columns[1][search][value]": ""}
+    r = client.get("/search", {"draw": "3", "start": "0", "search[value]": "artist:wada", **columns,
+                               "order[0][column]": "0", "order[0][dir]": "desc"})  # fmt: skip
+    assert r.status_code == 200
+    body = r.json()
+    assert body["draw"] == "3" and body["recordsFiltered"] == 2 and body["recordsTotal"] == 3
+    assert [(d["arcid"], d["isnew"]) for d in body["data"]] == [(new, "true"), (old, "false")]
+    newonly = client.get("/search", {**columns, "columns[1][search][value]": "NEW_ONLY"}).json()
+    assert [d["arcid"] for d in newonly["data"]] == [new]
+    assert client.get("/search", {"start": "garbage"}).json()["recordsFiltered"] == 3
+    # /api/search stays boolean and has no draw.
+    api = client.get("/api/search").json()
+    assert "draw" not in api and {d["isnew"] for d in api["data"]} == {True, False}
+
+
+def test_datatables_search_is_behind_nofun_mode(client, auth_header):
+    make_archive("Alpha", "x")
+    ServerConfig.objects.update_or_create(pk=1, defaults={"nofunmode": True})
+    from archives.config import config_changed
+
+    config_changed()
+    r = client.get("/search")
+    assert r.status_code == 401
+    assert r.json() == {"error": "This API is protected and requires login or an API Key."}
+    assert client.get("/search", **auth_header).status_code == 200
