@@ -9,10 +9,12 @@ from django.http import HttpRequest
 from django.http import HttpResponse
 
 from archives.api.auth import is_authenticated
+from archives.api.params import NUL_MESSAGE
 from archives.api.render import json_response
 from archives.api.responses import not_found
 from archives.api.responses import server_error
 from archives.api.responses import unauthorized
+from archives.api.responses import validation_error
 from archives.config import get_config
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,9 @@ class ApiGateMiddleware:
             response = json_response({"methods": CORS_HEADERS["Access-Control-Allow-Methods"]})
         elif config.nofunmode and not is_authenticated(request):
             response = unauthorized(nofun=True)
+        elif "\x00" in request.path:
+            # An ID or name with NUL in it can't name anything, and PostgreSQL refuses it.
+            response = validation_error(NUL_MESSAGE, "/")
         else:
             response = self.get_response(request)
             if response.status_code == 404 and not response.get("Content-Type", "").startswith("application/json"):

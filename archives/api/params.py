@@ -23,20 +23,44 @@ class ParamError(Exception):
         self.path = path
 
 
+NUL_MESSAGE = "String contains a NUL character."
+
+
+def _checked(value: str, name: str) -> str:
+    # Redis stores NUL; PostgreSQL text and JSON cannot (a 500 there), nor can file names.
+    if "\x00" in value:
+        raise ParamError(NUL_MESSAGE, f"/{name}")
+    return value
+
+
 def raw_param(request: Any, name: str) -> str | None:
     """A parameter from the query string, else from a parsed form body."""
     value = request.query_params.get(name) if hasattr(request, "query_params") else request.GET.get(name)
     if value is not None:
-        return str(value)
+        return _checked(str(value), name)
     data = getattr(request, "data", None)
     if data is not None and hasattr(data, "get"):
         try:
             value = data.get(name)
         except AttributeError:
             return None
-        if value is not None and not hasattr(value, "read"):
-            return str(value)
+        # Only plain values count: a file part, or an object or array from a JSON body, is no parameter.
+        if isinstance(value, (str, int, float)):
+            return _checked(str(value), name)
     return None
+
+
+def check_json(value: Any, path: str = "/body") -> None:
+    """A JSON body holds no NUL in any string (keys included)."""
+    if isinstance(value, str):
+        _checked(value, path.lstrip("/"))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            check_json(item, f"{path}/{i}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_json(str(key), path)
+            check_json(item, f"{path}/{key}")
 
 
 def arcid(value: str, path: str = "/id") -> str:

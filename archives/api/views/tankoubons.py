@@ -40,6 +40,7 @@ class TankListView(ApiView):
 
 def _json_body(request: Request) -> dict[str, Any]:
     data = request.data
+    params.check_json(data)
     return data if isinstance(data, dict) else {}
 
 
