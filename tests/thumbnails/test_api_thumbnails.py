@@ -232,3 +232,23 @@ def test_thumbnails_support_ranges_like_every_binary_reply(client, auth_header, 
     assert client.get(f"/api/archives/{arcid}/thumbnail", HTTP_RANGE="bytes=999999-").status_code == 416
     placeholder = client.get(f"/api/archives/{'a' * 40}/thumbnail", HTTP_RANGE="bytes=-4")
     assert placeholder.status_code == 206 and placeholder.content == placeholder_png()[-4:]
+
+
+def test_put_thumbnail_on_an_archive_without_pages_is_a_400(
+    client, auth_header, corpus, django_capture_on_commit_callbacks
+):
+    arcid = add(
+        client,
+        auth_header,
+        "empty.cbz",
+        (corpus / "evil" / "empty.cbz").read_bytes(),
+        django_capture_on_commit_callbacks,
+    )
+    cover = client.get(f"/api/archives/{arcid}/thumbnail?no_fallback=true")
+    assert cover.status_code == 200  # its cover is the placeholder, made at upload
+    for query in ("", "?page=1", "?page=2"):
+        r = client.put(f"/api/archives/{arcid}/thumbnail{query}", **auth_header)
+        page = query.rsplit("=", 1)[-1] if query else "1"
+        assert r.status_code == 400, r.content
+        assert r.json()["error"] == f"Requested image not found: {arcid} page {page}"
+    assert client.get(f"/api/archives/{arcid}/thumbnail?no_fallback=true").content == cover.content
