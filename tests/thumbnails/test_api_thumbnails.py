@@ -252,3 +252,20 @@ def test_put_thumbnail_on_an_archive_without_pages_is_a_400(
         assert r.status_code == 400, r.content
         assert r.json()["error"] == f"Requested image not found: {arcid} page {page}"
     assert client.get(f"/api/archives/{arcid}/thumbnail?no_fallback=true").content == cover.content
+
+
+def test_put_thumbnail_on_an_unreadable_archive_is_a_400(client, auth_header, django_capture_on_commit_callbacks):
+    arcid = add(client, auth_header, "a.cbz", cbz_bytes(), django_capture_on_commit_callbacks)
+    key = Archive.objects.get(pk=arcid).file
+    with storages["archives"].open(key, "wb") as fh:
+        fh.write(b"no longer a zip" * 100)
+    from django.core.cache import cache
+
+    from archives.reading import forget_readers
+
+    forget_readers()
+    cache.clear()  # the page list
+    r = client.put(f"/api/archives/{arcid}/thumbnail?page=1", **auth_header)
+    assert r.status_code == 400, r.content
+    assert r.json()["operation"] == "update_thumbnail" and r.json()["success"] == 0
+    assert r.json()["error"].startswith(f"Requested image not found: {arcid} page 1")

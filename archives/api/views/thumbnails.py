@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from rest_framework.request import Request
 
+from archives import reading
 from archives import thumbnails
 from archives.api import params
 from archives.api.base import ApiView
@@ -62,6 +63,8 @@ class ThumbnailView(ApiView):
             location = thumbnails.thumbnail_make(arcid=arcid, page=0, source_page=page)
         except (ArchiveNotFound, thumbnails.PageOutOfRange):
             return envelope("update_thumbnail", error=f"Requested image not found: {arcid} page {page}")
+        except reading.ArchiveUnreadable as exc:
+            return envelope("update_thumbnail", error=f"Requested image not found: {arcid} page {page} ({exc.message})")
         return plain("update_thumbnail", new_thumbnail=location)
 
 
