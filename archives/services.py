@@ -155,6 +155,9 @@ def archive_create_from_upload(
                 if summary and summary != "0":
                     archive.summary = summary
                 archive.save(update_fields=["title", "summary"])
+                # Deliberately unlike LANraragi, the upload `tags` field is normalised even with
+                # date_added off (it stores it as typed, empty items and duplicates included), and
+                # a date_added the uploader gave is kept instead of getting a second one.
                 tag_list = normalize_tags(tags)
                 if config.usedateadded and not any(t.lower().startswith("date_added:") for t in tag_list):
                     tag_list.append(f"date_added:{int(time.time())}")
