@@ -38,6 +38,10 @@ class ApiGateMiddleware:
         if not is_api_path(request.path):
             return self.get_response(request)
         config = get_config()
+        # Deliberately not copied from LANraragi: it sets an `lrr_baseurl` cookie on every reply
+        # for its own web UI's scripts (no API client reads it, and a Set-Cookie would keep
+        # shared caches from storing page replies), and OPTIONS answers with the allowed
+        # methods rather than a fragment of its OpenAPI spec.
         if request.method == "OPTIONS":
             # CORS preflight: always allowed, never behind auth.
             response = json_response({"methods": CORS_HEADERS["Access-Control-Allow-Methods"]})
