@@ -232,16 +232,20 @@ def pages_forget(*, arcid: str) -> None:
 
 
 def archive_delete(*, arcid: str) -> str | None:
-    """Remove the file, its thumbnails and the record; return where the file was, or None."""
-    archive = Archive.objects.filter(pk=arcid).first()
-    if archive is None:
-        return None
-    storage = archives_storage()
-    location = absolute_path(storage, archive.file)
-    storage.delete(archive.file)
-    thumbnails_delete(arcid=arcid)
-    pages_forget(arcid=arcid)
-    archive.delete()
+    """Remove the file, its thumbnails and the record; return where the file was, or None.
+
+    Takes the archive's write lock (Locked if another write holds it), as LANraragi does.
+    """
+    with write_lock(f"archive-write:{arcid}", resource=arcid):
+        archive = Archive.objects.filter(pk=arcid).first()
+        if archive is None:
+            return None
+        storage = archives_storage()
+        location = absolute_path(storage, archive.file)
+        storage.delete(archive.file)
+        thumbnails_delete(arcid=arcid)
+        pages_forget(arcid=arcid)
+        archive.delete()
     invalidate_search_cache()
     return location
 
@@ -250,7 +254,8 @@ def archive_set_new(*, arcid: str, isnew: bool) -> Archive:
     archive = Archive.objects.filter(pk=arcid, missing=False).first()
     if archive is None:
         raise ArchiveNotFound(arcid)
-    ReadingState.objects.filter(archive_id=arcid, user__isnull=True).update(isnew=isnew)
+    with write_lock(f"archive-write:{arcid}", resource=arcid):
+        ReadingState.objects.filter(archive_id=arcid, user__isnull=True).update(isnew=isnew)
     invalidate_search_cache()
     return archive
 

@@ -140,6 +140,28 @@ def test_put_metadata_while_locked_is_423(client, auth_header, arcid):
     assert r.json() == {"operation": "update_metadata", "success": 0, "error": f"Locked resource: {arcid}."}
 
 
+@pytest.mark.parametrize(
+    ("method", "suffix", "operation"),
+    [("delete", "", "delete_archive"), ("put", "/isnew", "add_new"), ("delete", "/isnew", "clear_new")],
+)
+def test_delete_and_new_flag_writes_while_locked_are_423(client, auth_header, arcid, method, suffix, operation):
+    ReadingState.objects.update(isnew=False)
+    with write_lock(f"archive-write:{arcid}", resource=arcid):
+        r = getattr(client, method)(f"/api/archives/{arcid}{suffix}", **auth_header)
+    assert r.status_code == 423
+    assert r.json() == {"operation": operation, "success": 0, "error": f"Locked resource: {arcid}."}
+    assert Path(storages["archives"].path("Sample Book.cbz")).exists()
+    assert ReadingState.objects.get().isnew is False
+
+
+def test_clean_skips_an_archive_being_written(client, auth_header, arcid):
+    storages["archives"].delete("Sample Book.cbz")
+    with write_lock(f"archive-write:{arcid}", resource=arcid):
+        r = client.post("/api/database/clean", **auth_header)
+    assert r.status_code == 200 and r.json()["deleted"] == 0
+    assert client.post("/api/database/clean", **auth_header).json()["deleted"] == 1
+
+
 def test_delete_removes_file_and_record(client, auth_header, arcid):
     path = storages["archives"].path("Sample Book.cbz")
     assert client.delete(f"/api/archives/{arcid}").status_code == 401
