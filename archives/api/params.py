@@ -103,11 +103,23 @@ def parse_integer(raw: str, name: str, *, minimum: int | None = None) -> int:
     return value
 
 
+def _in_query(request: Any, name: str) -> bool:
+    query = request.query_params if hasattr(request, "query_params") else request.GET
+    return name in query
+
+
 def boolean(request: Any, name: str, *, default: bool = False, enum: bool = False) -> bool:
-    """`true false 1 0` or empty (false); with `enum`, only `true`/`false` (no_fallback)."""
+    """`true false 1 0` or empty (false); with `enum`, only `true`/`false` (no_fallback).
+
+    LANraragi's validator only checks the query string: a flag sent in a form body
+    reaches its handler as is, which takes anything but empty, `0` and `false` as set
+    (aio-lanraragi sends Python's `True`/`False` that way).
+    """
     raw = raw_param(request, name)
     if raw is None:
         return default
+    if not _in_query(request, name):
+        return raw.strip().lower() not in ("", "0", "false")
     if enum:
         if raw not in ("true", "false"):
             raise ParamError("Not in enum list: true, false.", f"/{name}")
