@@ -26,10 +26,18 @@ class ParamError(Exception):
 NUL_MESSAGE = "String contains a NUL character."
 
 
+SURROGATE_MESSAGE = "String contains an unpaired surrogate."
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _checked(value: str, name: str) -> str:
     # Redis stores NUL; PostgreSQL text and JSON cannot (a 500 there), nor can file names.
     if "\x00" in value:
         raise ParamError(NUL_MESSAGE, f"/{name}")
+    # Only a JSON body's \ud800-style escapes get here: such a string is no UTF-8, so
+    # once stored every reply that holds it would fail.
+    if _SURROGATE.search(value):
+        raise ParamError(SURROGATE_MESSAGE, f"/{name}")
     return value
 
 

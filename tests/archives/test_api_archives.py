@@ -316,3 +316,24 @@ def test_object_values_in_a_json_body_are_no_parameters(client, auth_header, arc
     assert r.status_code == 400
     assert r.json()["error"] == "No metadata parameters (Please supply title, tags or summary)"
     assert client.get(f"/api/archives/{arcid}/metadata").json()["title"] == "Sample Book"
+
+
+def test_unpaired_surrogates_in_json_bodies_are_a_400(client, auth_header, arcid):
+    r = client.put(
+        f"/api/archives/{arcid}/metadata", '{"title": "a\\ud800"}', content_type="application/json", **auth_header
+    )
+    assert r.status_code == 400
+    assert r.json()["errors"][0] == {"message": "String contains an unpaired surrogate.", "path": "/title"}
+    tank = client.put("/api/tankoubons?name=T", **auth_header).json()["tankoubon_id"]
+    r = client.put(
+        f"/api/tankoubons/{tank}",
+        '{"metadata": {"summary": "\\udfff"}}',
+        content_type="application/json",
+        **auth_header,
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["path"] == "/body/metadata/summary"
+    r = client.post(f'/api/minion/run_plugin/queue?args=["x","{arcid}","%5Cud800"]', **auth_header)
+    assert r.status_code == 400 and r.json()["errors"][0]["path"] == "/args/2"
+    # Nothing was stored that would break later replies.
+    assert client.get(f"/api/archives/{arcid}/metadata").status_code == 200
+    assert client.get(f"/api/tankoubons/{tank}").status_code == 200
