@@ -337,3 +337,30 @@ def test_unpaired_surrogates_in_json_bodies_are_a_400(client, auth_header, arcid
     # Nothing was stored that would break later replies.
     assert client.get(f"/api/archives/{arcid}/metadata").status_code == 200
     assert client.get(f"/api/tankoubons/{tank}").status_code == 200
+
+
+def test_bodies_and_query_strings_django_refuses_get_json_4xx(client, auth_header, arcid, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    big = "title=" + "x" * 20_000
+    r = client.put(
+        f"/api/archives/{arcid}/metadata", big, content_type="application/x-www-form-urlencoded", **auth_header
+    )
+    assert r.status_code == 413
+    assert r.json() == {"errors": [{"message": "Request body too large.", "path": "/body"}], "status": 413}
+    tank = client.put("/api/tankoubons?name=T", **auth_header).json()["tankoubon_id"]
+    body = '{"archives": [' + ",".join(['"' + "0" * 40 + '"'] * 500) + "]}"
+    r = client.put(f"/api/tankoubons/{tank}", body, content_type="application/json", **auth_header)
+    assert r.status_code == 413 and r.json()["status"] == 413
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+    many = "&".join(f"f{i}=1" for i in range(2000))
+    r = client.get(f"/api/search?{many}")
+    assert r.status_code == 400
+    assert r.json() == {"errors": [{"message": "Too many parameters.", "path": "/"}], "status": 400}
+    r = client.put(
+        f"/api/archives/{arcid}/metadata",
+        many + "&title=x",
+        content_type="application/x-www-form-urlencoded",
+        **auth_header,
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["message"] == "Too many parameters."
+    assert client.get(f"/api/archives/{arcid}/metadata").json()["title"] == "Sample Book"
