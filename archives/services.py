@@ -232,7 +232,8 @@ def pages_forget(*, arcid: str) -> None:
 
 
 def archive_delete(*, arcid: str) -> str | None:
-    """Remove the file, its thumbnails and the record; return where the file was, or None.
+    """Remove the file, its thumbnails and the record; return where the file was, "0" if
+    it was already gone (LANraragi's answer for a failed unlink), or None for an unknown ID.
 
     Takes the archive's write lock (Locked if another write holds it), as LANraragi does.
     """
@@ -241,7 +242,7 @@ def archive_delete(*, arcid: str) -> str | None:
         if archive is None:
             return None
         storage = archives_storage()
-        location = absolute_path(storage, archive.file)
+        location = absolute_path(storage, archive.file) if storage.exists(archive.file) else "0"
         storage.delete(archive.file)
         thumbnails_delete(arcid=arcid)
         pages_forget(arcid=arcid)

@@ -364,3 +364,11 @@ def test_bodies_and_query_strings_django_refuses_get_json_4xx(client, auth_heade
     )
     assert r.status_code == 400 and r.json()["errors"][0]["message"] == "Too many parameters."
     assert client.get(f"/api/archives/{arcid}/metadata").json()["title"] == "Sample Book"
+
+
+def test_deleting_a_record_whose_file_is_gone_answers_filename_0(client, auth_header, arcid):
+    storages["archives"].delete("Sample Book.cbz")
+    r = client.delete(f"/api/archives/{arcid}", **auth_header)
+    assert r.status_code == 200
+    assert r.json() == {"operation": "delete_archive", "id": arcid, "filename": "0", "success": 0}
+    assert not Archive.objects.exists()
