@@ -103,6 +103,8 @@ def integer(
 def parse_integer(raw: str, name: str, *, minimum: int | None = None) -> int:
     if not _INTEGER.fullmatch(raw):
         raise ParamError("Expected integer - got string.", f"/{name}")
+    if len(raw) > 20:  # past 64 bits; Python won't convert thousands of digits at all
+        raise ParamError("Expected integer - got number.", f"/{name}")
     value = int(raw)
     if not -_INT64 <= value <= _INT64:
         raise ParamError("Expected integer - got number.", f"/{name}")

@@ -39,8 +39,11 @@ class Token:
         if match is None:
             return None
         column = "pagecount" if match.group(1) == "pages" else "progress"
-        # Past any page count; a bigger number would overflow the database's integers.
-        return column, match.group(2) or "=", min(int(match.group(3)), _NUMBER_CAP)
+        # Past any page count; a bigger number would overflow the database's integers
+        # (and Python will not even convert one of thousands of digits).
+        digits = match.group(3).lstrip("0") or "0"
+        number = _NUMBER_CAP if len(digits) > 10 else min(int(digits), _NUMBER_CAP)
+        return column, match.group(2) or "=", number
 
     def glob(self, *, prefix: bool, suffix: bool) -> list[str]:
         """The token as a list of parts: literal strings and the wildcards '*' and '?'."""

@@ -318,3 +318,15 @@ def test_datatables_search_is_behind_nofun_mode(client, auth_header):
     assert r.status_code == 401
     assert r.json() == {"error": "This API is protected and requires login or an API Key."}
     assert client.get("/search", **auth_header).status_code == 200
+
+
+def test_very_long_filters_and_numbers_are_a_400_or_capped_never_a_500(client):
+    a = make_archive("A", "x", pagecount=20)
+    r = client.get("/api/search", {"filter": "a" * 60_000})
+    assert r.status_code == 400
+    assert r.json() == {"errors": [{"message": "String is too long: 60000/10000.", "path": "/filter"}], "status": 400}
+    assert client.get("/search", {"search[value]": "a" * 60_000}).status_code == 400
+    assert ids(client, filter="a" * 9_000) == []
+    assert ids(client, filter="pages:<" + "9" * 9_000) == [a]
+    r = client.get("/api/search", {"start": "9" * 5_000})
+    assert r.status_code == 400 and r.json()["errors"][0]["message"] == "Expected integer - got number."

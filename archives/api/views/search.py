@@ -35,13 +35,17 @@ def category_id(request: Any) -> str:
 # LANraragi takes any number of tokens; here each is a clause of one SQL query, and
 # SQLite refuses past about 1000. No real search comes near this.
 MAX_TOKENS = 256
+# Each token becomes a LIKE pattern, and SQLite refuses patterns past 50,000 bytes.
+MAX_FILTER_LENGTH = 10_000
 
 
-def filter_text(request: Any) -> str:
-    raw = params.raw_param(request, "filter") or ""
+def filter_text(request: Any, name: str = "filter") -> str:
+    raw = params.raw_param(request, name) or ""
+    if len(raw) > MAX_FILTER_LENGTH:
+        raise params.ParamError(f"String is too long: {len(raw)}/{MAX_FILTER_LENGTH}.", f"/{name}")
     count = len(parse_filter(raw))
     if count > MAX_TOKENS:
-        raise params.ParamError(f"Too many search terms: {count}/{MAX_TOKENS}.", "/filter")
+        raise params.ParamError(f"Too many search terms: {count}/{MAX_TOKENS}.", f"/{name}")
     return raw
 
 
@@ -140,10 +144,7 @@ class DataTablesView(ApiView):
                 elif category == "UNTAGGED_ONLY":
                     category, untaggedonly = "", True
             i += 1
-        raw_filter = get("search[value]") or ""
-        count = len(parse_filter(raw_filter))
-        if count > MAX_TOKENS:
-            raise params.ParamError(f"Too many search terms: {count}/{MAX_TOKENS}.", "/search[value]")
+        raw_filter = filter_text(request, "search[value]")
         query = SearchParams(
             filter=raw_filter,
             category=category,
