@@ -16,6 +16,11 @@ _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 CHUNK = 256 * 1024
 
 
+def _number(digits: str) -> int:
+    # Past any file size; Python will not convert thousands of digits at all.
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
 def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
     """(start, end inclusive) for a single satisfiable range; None if absent or
     unparseable (serve everything); False if unsatisfiable (416)."""
@@ -26,12 +31,12 @@ def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
     if first == "" and last == "":
         return None
     if first == "":
-        length = int(last)
+        length = _number(last)
         if length == 0:
             return False
         return max(size - length, 0), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
+    start = _number(first)
+    end = _number(last) if last else size - 1
     if start >= size or end < start:
         return False
     return start, min(end, size - 1)
