@@ -33,7 +33,9 @@ from archives.tags import normalize_tags
 from archives.tags import split_namespace
 
 TANK_ID = re.compile(r"TANK_\d{10}")
-_DATE_TAG = re.compile(r"(date_added|timestamp):(\d+)", re.IGNORECASE)
+# An epoch has at most 18 digits here; a longer run is an ordinary tag (and one of
+# thousands of digits would not even convert).
+_DATE_TAG = re.compile(r"(date_added|timestamp):(\d{1,18})", re.IGNORECASE)
 
 
 class TankError(HondanaError):

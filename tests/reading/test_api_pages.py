@@ -227,3 +227,11 @@ def test_ranges_with_thousands_of_digits_are_416_or_the_whole_reply(client, auth
         assert suffix.status_code == 206, url
         body = b"".join(suffix.streaming_content) if suffix.streaming else suffix.content
         assert body == (b"".join(whole.streaming_content) if whole.streaming else whole.content)
+
+
+def test_a_pdf_page_name_of_thousands_of_digits_is_404(client, auth_header, corpus):
+    entry = next(e for e in manifest(corpus)["archives"] if e["format"] == "pdf")
+    arcid = put(client, auth_header, corpus / entry["file"])
+    r = client.get(f"/api/archives/{arcid}/page?path={'9' * 5000}.jpg")
+    assert r.status_code == 404
+    assert r.json() == {"operation": "serve_page", "success": 0, "error": "File not found in archive."}

@@ -330,3 +330,12 @@ def test_very_long_filters_and_numbers_are_a_400_or_capped_never_a_500(client):
     assert ids(client, filter="pages:<" + "9" * 9_000) == [a]
     r = client.get("/api/search", {"start": "9" * 5_000})
     assert r.status_code == 400 and r.json()["errors"][0]["message"] == "Expected integer - got number."
+
+
+def test_a_date_tag_of_thousands_of_digits_in_a_tank_does_not_break_search(client):
+    member = make_archive("M", "date_added:" + "9" * 5000)
+    tank = tankoubons.tank_create(name="T", tankid="")
+    tankoubons.tank_update(tank_id=tank.pk, archives=[member], metadata=None)
+    for params in ({}, {"sortby": "date_added"}, {"sortby": "date_added", "order": "desc"}):
+        assert [d["arcid"] for d in search(client, **params)["data"]] == [tank.pk]
+    assert client.get("/search").status_code == 200
