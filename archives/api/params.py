@@ -58,6 +58,18 @@ def raw_param(request: Any, name: str) -> str | None:
     return None
 
 
+# A tag is a unique key of an index, and PostgreSQL refuses index entries past 2,704
+# bytes; LANraragi has no limit, but no real tag comes near this.
+MAX_TAG_BYTES = 1000
+
+
+def check_tags(raw: str | None, path: str) -> None:
+    for tag in (raw or "").split(","):
+        size = len(tag.strip().encode("utf-8"))
+        if size > MAX_TAG_BYTES:
+            raise ParamError(f"Tag too long: {size}/{MAX_TAG_BYTES} bytes.", path)
+
+
 def check_json(value: Any, path: str = "/body") -> None:
     """A JSON body holds no NUL in any string (keys included)."""
     if isinstance(value, str):

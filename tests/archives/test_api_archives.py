@@ -372,3 +372,39 @@ def test_deleting_a_record_whose_file_is_gone_answers_filename_0(client, auth_he
     assert r.status_code == 200
     assert r.json() == {"operation": "delete_archive", "id": arcid, "filename": "0", "success": 0}
     assert not Archive.objects.exists()
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_huge_titles_are_kept_with_capped_index_keys_and_huge_tags_are_a_400(client, auth_header, arcid):
+    # PostgreSQL refuses btree index entries past 2,704 bytes (random text doesn't compress).
+    import json
+    import random
+    import string
+    from urllib.parse import urlencode
+
+    rng = random.Random(5)
+    title = "".join(rng.choice(string.ascii_lowercase + "0123456789 ") for _ in range(5000))
+    r = client.put(f"/api/archives/{arcid}/metadata", urlencode({"title": title}), content_type=FORM, **auth_header)
+    assert r.status_code == 200, r.content
+    assert client.get(f"/api/archives/{arcid}/metadata").json()["title"] == title.strip()
+    row = Archive.objects.get()
+    assert len(row.title_sort.encode()) <= 1200 and len(row.title_lower.encode()) <= 1200
+    long_value = "".join(rng.choice(string.ascii_lowercase) for _ in range(900))
+    r = client.put(
+        f"/api/archives/{arcid}/metadata", urlencode({"tags": f"series:{long_value}"}), content_type=FORM, **auth_header
+    )
+    assert r.status_code == 200, r.content  # 907 bytes: under the cap, its sort value capped
+    too_long = "x" * 1001
+    r = client.put(
+        f"/api/archives/{arcid}/metadata", urlencode({"tags": f"a,{too_long}"}), content_type=FORM, **auth_header
+    )
+    assert r.status_code == 400
+    assert r.json() == {"errors": [{"message": "Tag too long: 1001/1000 bytes.", "path": "/tags"}], "status": 400}
+    assert upload(client, "b.cbz", cbz_bytes(seed=9), headers=auth_header, tags=too_long).status_code == 400
+    tank = client.put("/api/tankoubons?name=T", **auth_header).json()["tankoubon_id"]
+    body = json.dumps({"metadata": {"tags": too_long}})
+    r = client.put(f"/api/tankoubons/{tank}", body, content_type="application/json", **auth_header)
+    assert r.status_code == 400 and r.json()["errors"][0]["path"] == "/body/metadata/tags"
+    assert client.get(f"/api/archives/{arcid}/metadata").json()["tags"] == f"series:{long_value}"

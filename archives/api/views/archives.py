@@ -83,6 +83,7 @@ class MetadataView(_MetadataGet):
         arcid = self.arcid(id)
         title = params.raw_param(request, "title")
         tags = params.raw_param(request, "tags")
+        params.check_tags(tags, "/tags")
         summary = params.raw_param(request, "summary")
         if title is None and tags is None:
             return envelope("update_metadata", error="No metadata parameters (Please supply title, tags or summary)")

@@ -73,6 +73,7 @@ def _json_body(request: Request) -> dict[str, Any]:
         for key in ("name", "summary", "tags"):
             if key in data["metadata"]:
                 _expect(data["metadata"][key], str, "string", f"/body/metadata/{key}")
+        params.check_tags(data["metadata"].get("tags"), "/body/metadata/tags")
         if "append" in data["metadata"]:
             _expect(data["metadata"]["append"], bool, "boolean", "/body/metadata/append")
     return data
