@@ -11,6 +11,7 @@ from django.db import connection
 from django.db import transaction
 
 from archives.categories import CATEGORY_ID
+from archives.exceptions import Locked
 from archives.models import Archive
 from archives.models import ArchiveSortValue
 from archives.models import ArchiveTag
@@ -242,7 +243,12 @@ def database_clean() -> tuple[int, int]:
         for arcid, key in Archive.objects.filter(synthetic=False).values_list("pk", "file").iterator(chunk_size=5000)
         if key not in keys
     ]
-    deleted = sum(1 for arcid in gone if archive_delete(arcid=arcid) is not None)
+    deleted = 0
+    for arcid in gone:
+        try:
+            deleted += archive_delete(arcid=arcid) is not None
+        except Locked:
+            continue  # being written right now; the next clean will see it
     return deleted, 0
 
 

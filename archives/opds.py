@@ -8,6 +8,7 @@ the `key` a reader authenticated with, since OPDS readers cannot send headers.
 
 from __future__ import annotations
 
+import re
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -86,16 +87,26 @@ def _first(tags: str, namespace: str) -> str:
     return ""
 
 
+# Characters XML 1.0 cannot hold even escaped (C0 controls but tab and newlines,
+# lone surrogates, U+FFFE/U+FFFF): ElementTree writes them as they are, and one
+# such character in a title makes the whole feed unreadable.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
 def _sub(parent: ET.Element, name: str, text: str | None = None, **attrs: str) -> ET.Element:
-    element = ET.SubElement(parent, name, attrs)
+    element = ET.SubElement(parent, name, {k: _clean(v) for k, v in attrs.items()})
     if text is not None:
-        element.text = text
+        element.text = _clean(text)
     return element
 
 
 def _link(parent: ET.Element, rel: str, href: str, type: str | None = None, **attrs: str) -> ET.Element:
     values = {"rel": rel, "href": href, **({"type": type} if type else {}), **attrs}
-    return ET.SubElement(parent, "link", values)
+    return ET.SubElement(parent, "link", {k: _clean(v) for k, v in values.items()})
 
 
 def _rows(ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -404,6 +404,10 @@ class ProgressRefused(Exception):
         self.status = status
 
 
+# Progress is a 32-bit column; a forced or tank page past it could not be stored.
+MAX_PAGE = 2**31 - 1
+
+
 def archive_set_progress(*, arcid: str, page: int, force: bool = False) -> tuple[int, int]:
     """Record the page a reader is on (1-based); returns (page, lastreadtime).
 
@@ -411,7 +415,7 @@ def archive_set_progress(*, arcid: str, page: int, force: bool = False) -> tuple
     local progress) skips the page-count checks, but never allows unknown IDs.
     """
     archive = Archive.objects.filter(pk=arcid, missing=False).only("pk", "pagecount").first()
-    if page < 0:
+    if not 0 <= page <= MAX_PAGE:
         raise ProgressRefused("Invalid progress value.")
     if not force:
         if archive is None or archive.pagecount == 0:
@@ -439,7 +443,7 @@ def tank_set_progress(*, tank_id: str, page: int) -> tuple[int, int]:
     The same checks as an archive's, except the page count (LANraragi's rule)."""
     from archives.models import Tankoubon
 
-    if page < 1:
+    if not 1 <= page <= MAX_PAGE:
         raise ProgressRefused("Invalid progress value.")
     now = int(time.time())
     with write_lock(f"tankoubon-write:{tank_id}", resource=tank_id):

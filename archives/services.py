@@ -155,6 +155,9 @@ def archive_create_from_upload(
                 if summary and summary != "0":
                     archive.summary = summary
                 archive.save(update_fields=["title", "summary"])
+                # Deliberately unlike LANraragi, the upload `tags` field is normalised even with
+                # date_added off (it stores it as typed, empty items and duplicates included), and
+                # a date_added the uploader gave is kept instead of getting a second one.
                 tag_list = normalize_tags(tags)
                 if config.usedateadded and not any(t.lower().startswith("date_added:") for t in tag_list):
                     tag_list.append(f"date_added:{int(time.time())}")
@@ -229,16 +232,21 @@ def pages_forget(*, arcid: str) -> None:
 
 
 def archive_delete(*, arcid: str) -> str | None:
-    """Remove the file, its thumbnails and the record; return where the file was, or None."""
-    archive = Archive.objects.filter(pk=arcid).first()
-    if archive is None:
-        return None
-    storage = archives_storage()
-    location = absolute_path(storage, archive.file)
-    storage.delete(archive.file)
-    thumbnails_delete(arcid=arcid)
-    pages_forget(arcid=arcid)
-    archive.delete()
+    """Remove the file, its thumbnails and the record; return where the file was, "0" if
+    it was already gone (LANraragi's answer for a failed unlink), or None for an unknown ID.
+
+    Takes the archive's write lock (Locked if another write holds it), as LANraragi does.
+    """
+    with write_lock(f"archive-write:{arcid}", resource=arcid):
+        archive = Archive.objects.filter(pk=arcid).first()
+        if archive is None:
+            return None
+        storage = archives_storage()
+        location = absolute_path(storage, archive.file) if storage.exists(archive.file) else "0"
+        storage.delete(archive.file)
+        thumbnails_delete(arcid=arcid)
+        pages_forget(arcid=arcid)
+        archive.delete()
     invalidate_search_cache()
     return location
 
@@ -247,7 +255,8 @@ def archive_set_new(*, arcid: str, isnew: bool) -> Archive:
     archive = Archive.objects.filter(pk=arcid, missing=False).first()
     if archive is None:
         raise ArchiveNotFound(arcid)
-    ReadingState.objects.filter(archive_id=arcid, user__isnull=True).update(isnew=isnew)
+    with write_lock(f"archive-write:{arcid}", resource=arcid):
+        ReadingState.objects.filter(archive_id=arcid, user__isnull=True).update(isnew=isnew)
     invalidate_search_cache()
     return archive
 

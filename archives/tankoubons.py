@@ -33,7 +33,9 @@ from archives.tags import normalize_tags
 from archives.tags import split_namespace
 
 TANK_ID = re.compile(r"TANK_\d{10}")
-_DATE_TAG = re.compile(r"(date_added|timestamp):(\d+)", re.IGNORECASE)
+# An epoch has at most 18 digits here; a longer run is an ordinary tag (and one of
+# thousands of digits would not even convert).
+_DATE_TAG = re.compile(r"(date_added|timestamp):(\d{1,18})", re.IGNORECASE)
 
 
 class TankError(HondanaError):
@@ -213,7 +215,10 @@ def tank_list(*, page: int, pagesize: int) -> tuple[list[dict[str, Any]], int]:
     """One page of tanks by id (all of them when page < 0), and the number of tanks."""
     tanks = Tankoubon.objects.order_by("pk")
     total = tanks.count()
-    if page >= 0:
+    if page * pagesize >= total:
+        # Also keeps a huge page number out of the database's OFFSET.
+        tanks = tanks.none()
+    elif page >= 0:
         tanks = tanks[page * pagesize : (page + 1) * pagesize]
     tanks = list(tanks)
     members: dict[str, list[str]] = {t.pk: [] for t in tanks}

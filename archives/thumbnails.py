@@ -102,7 +102,7 @@ def thumbnail_make(*, arcid: str, page: int = 0, source_page: int | None = None)
     names = reading.page_list(archive=archive)
     number = source_page if source_page is not None else max(page, 1)
     key = thumbnail_key(arcid, page)
-    if not names and page == 0:
+    if not names and page == 0 and source_page is None:
         save_atomic(thumbnails_storage(), key, placeholder_jpeg())
         return absolute_path(thumbnails_storage(), key)
     if not 1 <= number <= len(names):

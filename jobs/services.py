@@ -57,7 +57,8 @@ def job_enqueue(
             task=task,
             celery_id=str(uuid.uuid4()),
             args=list(args or []),
-            priority=priority,
+            # Minion takes any integer; the column (and the broker) only 32 bits.
+            priority=max(-(2**31), min(priority, 2**31 - 1)),
             attempts=max(attempts, 1),
             dedupe_key=dedupe_key,
             delayed=timezone.now(),

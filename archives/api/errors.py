@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import TooManyFieldsSent
 from django.http import Http404
 from django.http import HttpResponse
 from rest_framework import exceptions as drf
 
 from archives.api.params import ParamError
 from archives.api.render import json_response
+from archives.api.responses import bad_request
 from archives.api.responses import not_found
 from archives.api.responses import server_error
 from archives.api.responses import unauthorized
@@ -67,6 +71,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
         return validation_error(f"Expected multipart/form-data - got {content_type}.", "/body")
     if isinstance(exc, drf.ParseError):
         return validation_error("Missing property.", "/body")
+    if isinstance(exc, RequestDataTooBig):
+        return bad_request(413)
+    if isinstance(exc, TooManyFieldsSent):
+        return validation_error("Too many parameters.", "/")
+    if isinstance(exc, SuspiciousOperation):
+        return bad_request(400)
     if isinstance(exc, (drf.MethodNotAllowed, Http404, drf.NotFound)):
         return not_found()
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)

@@ -10,6 +10,9 @@ import re
 from typing import Any
 
 _INTEGER = re.compile(r"-?(0|[1-9]\d*)")
+# Perl turns integers past 64 bits into floats, which its validator then refuses; here
+# they would overflow the database's integer columns (a 500) instead.
+_INT64 = 2**63 - 1
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False, "": False}
 
 
@@ -20,20 +23,64 @@ class ParamError(Exception):
         self.path = path
 
 
+NUL_MESSAGE = "String contains a NUL character."
+
+
+SURROGATE_MESSAGE = "String contains an unpaired surrogate."
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _checked(value: str, name: str) -> str:
+    # Redis stores NUL; PostgreSQL text and JSON cannot (a 500 there), nor can file names.
+    if "\x00" in value:
+        raise ParamError(NUL_MESSAGE, f"/{name}")
+    # Only a JSON body's \ud800-style escapes get here: such a string is no UTF-8, so
+    # once stored every reply that holds it would fail.
+    if _SURROGATE.search(value):
+        raise ParamError(SURROGATE_MESSAGE, f"/{name}")
+    return value
+
+
 def raw_param(request: Any, name: str) -> str | None:
     """A parameter from the query string, else from a parsed form body."""
     value = request.query_params.get(name) if hasattr(request, "query_params") else request.GET.get(name)
     if value is not None:
-        return str(value)
+        return _checked(str(value), name)
     data = getattr(request, "data", None)
     if data is not None and hasattr(data, "get"):
         try:
             value = data.get(name)
         except AttributeError:
             return None
-        if value is not None and not hasattr(value, "read"):
-            return str(value)
+        # Only plain values count: a file part, or an object or array from a JSON body, is no parameter.
+        if isinstance(value, (str, int, float)):
+            return _checked(str(value), name)
     return None
+
+
+# A tag is a unique key of an index, and PostgreSQL refuses index entries past 2,704
+# bytes; LANraragi has no limit, but no real tag comes near this.
+MAX_TAG_BYTES = 1000
+
+
+def check_tags(raw: str | None, path: str) -> None:
+    for tag in (raw or "").split(","):
+        size = len(tag.strip().encode("utf-8"))
+        if size > MAX_TAG_BYTES:
+            raise ParamError(f"Tag too long: {size}/{MAX_TAG_BYTES} bytes.", path)
+
+
+def check_json(value: Any, path: str = "/body") -> None:
+    """A JSON body holds no NUL in any string (keys included)."""
+    if isinstance(value, str):
+        _checked(value, path.lstrip("/"))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            check_json(item, f"{path}/{i}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_json(str(key), path)
+            check_json(item, f"{path}/{key}")
 
 
 def arcid(value: str, path: str = "/id") -> str:
@@ -68,17 +115,33 @@ def integer(
 def parse_integer(raw: str, name: str, *, minimum: int | None = None) -> int:
     if not _INTEGER.fullmatch(raw):
         raise ParamError("Expected integer - got string.", f"/{name}")
+    if len(raw) > 20:  # past 64 bits; Python won't convert thousands of digits at all
+        raise ParamError("Expected integer - got number.", f"/{name}")
     value = int(raw)
+    if not -_INT64 <= value <= _INT64:
+        raise ParamError("Expected integer - got number.", f"/{name}")
     if minimum is not None and value < minimum:
         raise ParamError(f"{value} < minimum({minimum})", f"/{name}")
     return value
 
 
+def _in_query(request: Any, name: str) -> bool:
+    query = request.query_params if hasattr(request, "query_params") else request.GET
+    return name in query
+
+
 def boolean(request: Any, name: str, *, default: bool = False, enum: bool = False) -> bool:
-    """`true false 1 0` or empty (false); with `enum`, only `true`/`false` (no_fallback)."""
+    """`true false 1 0` or empty (false); with `enum`, only `true`/`false` (no_fallback).
+
+    LANraragi's validator only checks the query string: a flag sent in a form body
+    reaches its handler as is, which takes anything but empty, `0` and `false` as set
+    (aio-lanraragi sends Python's `True`/`False` that way).
+    """
     raw = raw_param(request, name)
     if raw is None:
         return default
+    if not _in_query(request, name):
+        return raw.strip().lower() not in ("", "0", "false")
     if enum:
         if raw not in ("true", "false"):
             raise ParamError("Not in enum list: true, false.", f"/{name}")

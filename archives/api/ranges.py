@@ -10,10 +10,18 @@ from typing import IO
 from django.http import FileResponse
 from django.http import HttpRequest
 from django.http import HttpResponse
+from django.http import HttpResponseBase
 from django.http import StreamingHttpResponse
+
+from archives.fileslice import FileSlice
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 CHUNK = 256 * 1024
+
+
+def _number(digits: str) -> int:
+    # Past any file size; Python will not convert thousands of digits at all.
+    return int(digits) if len(digits) <= 18 else 10**18
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
@@ -26,15 +34,57 @@ def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
     if first == "" and last == "":
         return None
     if first == "":
-        length = int(last)
+        length = _number(last)
         if length == 0:
             return False
         return max(size - length, 0), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
+    start = _number(first)
+    end = _number(last) if last else size - 1
     if start >= size or end < start:
         return False
     return start, min(end, size - 1)
+
+
+def ranged_bytes_response(
+    request: HttpRequest, data: bytes, *, content_type: str, headers: dict[str, str]
+) -> HttpResponse:
+    """Bytes already in memory (a page, a thumbnail), with Range support."""
+    size = len(data)
+    headers = {**headers, "Accept-Ranges": "bytes"}
+    selected = parse_range(request.headers.get("Range", ""), size)
+    if selected is False:
+        response = HttpResponse(status=416, content_type=content_type, headers=headers)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    if selected is None:
+        return HttpResponse(data, content_type=content_type, headers=headers)
+    start, end = selected
+    response = HttpResponse(data[start : end + 1], status=206, content_type=content_type, headers=headers)
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return response
+
+
+def ranged_slice_response(
+    request: HttpRequest, sliced: FileSlice, *, content_type: str, headers: dict[str, str]
+) -> HttpResponseBase:
+    """A stretch of a file (a stored page), with Range support: gunicorn sends it
+    with sendfile(), bounded by the Content-Length FileResponse takes from the slice."""
+    size = sliced.length
+    headers = {**headers, "Accept-Ranges": "bytes"}
+    selected = parse_range(request.headers.get("Range", ""), size)
+    if selected is False:
+        sliced.close()
+        response = HttpResponse(status=416, content_type=content_type, headers=headers)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    if selected is not None:
+        start, end = selected
+        sliced = sliced.narrow(start, end - start + 1)
+    response = FileResponse(sliced, status=200 if selected is None else 206, content_type=content_type, headers=headers)
+    response.block_size = CHUNK  # where there is no sendfile (runserver, tests)
+    if selected is not None:
+        response["Content-Range"] = f"bytes {selected[0]}-{selected[1]}/{size}"
+    return response
 
 
 def _stream(opener: Callable[[], IO[bytes]], start: int, length: int) -> Iterator[bytes]:

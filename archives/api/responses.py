@@ -50,6 +50,12 @@ def unknown_archive(operation: str) -> HttpResponse:
     return envelope(operation, error=UNKNOWN_ID)
 
 
+def bad_request(status: int = 400) -> HttpResponse:
+    """A request Django refused before any view saw it (413: body too large)."""
+    message = "Request body too large." if status == 413 else "Bad Request."
+    return validation_error(message, "/body" if status == 413 else "/", status)
+
+
 def not_found() -> HttpResponse:
     return validation_error("Not Found.", "/", 404)
 

@@ -65,7 +65,8 @@ class PdfReader(ArchiveReader):
         return [f"{k}.jpg" for k in range(1, self._count + 1)]
 
     def _contains(self, name: str) -> bool:
-        return _PAGE_NAME.fullmatch(name) is not None and int(name[:-4]) <= self._count
+        # The length check first: Python will not convert thousands of digits.
+        return _PAGE_NAME.fullmatch(name) is not None and len(name) < 24 and int(name[:-4]) <= self._count
 
     def _read_resolved(self, name: str, cap: int) -> bytes:
         image = self._render(int(name[:-4]) - 1)

@@ -28,6 +28,18 @@ BASIC_TAG_MARKERS = (
 )
 
 
+# PostgreSQL refuses a btree index entry past 2,704 bytes, and titles and sort values
+# are indexed: keys are cut to this many bytes (at a character boundary), so an absurd
+# title or tag value is stored all the same; only its order and title matches past
+# that point are lost. Real titles are far shorter.
+KEY_BYTES = 1200
+
+
+def _capped(key: str) -> str:
+    raw = key.encode("utf-8")
+    return key if len(raw) <= KEY_BYTES else raw[:KEY_BYTES].decode("utf-8", "ignore")
+
+
 def natural_key(text: str) -> str:
     """A string whose code-point order is the natural order of `text`, lower-cased.
 
@@ -40,7 +52,7 @@ def natural_key(text: str) -> str:
 def title_keys(title: str) -> tuple[str, str]:
     """(natural sort key, match form) of a title: LANraragi matches `lc(trim(title))`."""
     lowered = title.replace("\r", "").replace("\n", "").strip().lower()
-    return natural_key(lowered), lowered
+    return _capped(natural_key(lowered)), _capped(lowered)
 
 
 def is_untagged(tags: Iterable[str]) -> bool:
@@ -55,5 +67,5 @@ def namespace_sort_values(tags: Iterable[str]) -> dict[str, str]:
         namespace, sep, value = tag.lower().partition(":")
         if sep and namespace:
             values.pop(namespace, None)  # keep insertion order = last occurrence
-            values[namespace] = natural_key(value.strip())
+            values[namespace] = _capped(natural_key(value.strip()))
     return values

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 _NUMERIC = re.compile(r"(read|pages):(>|<|>=|<=)?(\d+)")
+_NUMBER_CAP = 2**31
 _WILDCARDS = {"*": "*", "%": "*", "?": "?", "_": "?"}
 
 
@@ -38,7 +39,11 @@ class Token:
         if match is None:
             return None
         column = "pagecount" if match.group(1) == "pages" else "progress"
-        return column, match.group(2) or "=", int(match.group(3))
+        # Past any page count; a bigger number would overflow the database's integers
+        # (and Python will not even convert one of thousands of digits).
+        digits = match.group(3).lstrip("0") or "0"
+        number = _NUMBER_CAP if len(digits) > 10 else min(int(digits), _NUMBER_CAP)
+        return column, match.group(2) or "=", number
 
     def glob(self, *, prefix: bool, suffix: bool) -> list[str]:
         """The token as a list of parts: literal strings and the wildcards '*' and '?'."""
@@ -82,4 +87,6 @@ def parse_filter(raw: str | None) -> list[Token]:
         body = body.strip().lower()
         if body:
             tokens.append(Token(text=body, negated=negated, exact=exact))
-    return tokens
+    # Repeating a token changes nothing (they are AND-ed), but each copy would cost a
+    # clause in the query.
+    return list(dict.fromkeys(tokens))

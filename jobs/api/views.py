@@ -42,6 +42,10 @@ class JobDetailView(ApiView):
         return json_response(services.job_detail_json(job))
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(name)
+
+
 class QueueJobView(ApiView):
     protected = frozenset({"POST"})
     operations = {"POST": "queue_minion_job"}
@@ -52,11 +56,13 @@ class QueueJobView(ApiView):
         raw_args = params.string(request, "args", required=True) or ""
         priority = params.integer(request, "priority", default=0) or 0
         try:
-            args = json.loads(raw_args)
-        except json.JSONDecodeError:
+            # NaN and Infinity are no JSON (PostgreSQL's jsonb refuses them).
+            args = json.loads(raw_args, parse_constant=_no_constant)
+        except (json.JSONDecodeError, ValueError):
             return envelope("queue_minion_job", error="args must be a JSON array.")
         if not isinstance(args, list):
             return envelope("queue_minion_job", error="args must be a JSON array.")
+        params.check_json(args, "/args")
         spec = registry.QUEUEABLE.get(jobname)
         if spec is None:
             return envelope("queue_minion_job", error=f"Jobs of type {jobname} are not available on this server.")

@@ -140,6 +140,28 @@ def test_put_metadata_while_locked_is_423(client, auth_header, arcid):
     assert r.json() == {"operation": "update_metadata", "success": 0, "error": f"Locked resource: {arcid}."}
 
 
+@pytest.mark.parametrize(
+    ("method", "suffix", "operation"),
+    [("delete", "", "delete_archive"), ("put", "/isnew", "add_new"), ("delete", "/isnew", "clear_new")],
+)
+def test_delete_and_new_flag_writes_while_locked_are_423(client, auth_header, arcid, method, suffix, operation):
+    ReadingState.objects.update(isnew=False)
+    with write_lock(f"archive-write:{arcid}", resource=arcid):
+        r = getattr(client, method)(f"/api/archives/{arcid}{suffix}", **auth_header)
+    assert r.status_code == 423
+    assert r.json() == {"operation": operation, "success": 0, "error": f"Locked resource: {arcid}."}
+    assert Path(storages["archives"].path("Sample Book.cbz")).exists()
+    assert ReadingState.objects.get().isnew is False
+
+
+def test_clean_skips_an_archive_being_written(client, auth_header, arcid):
+    storages["archives"].delete("Sample Book.cbz")
+    with write_lock(f"archive-write:{arcid}", resource=arcid):
+        r = client.post("/api/database/clean", **auth_header)
+    assert r.status_code == 200 and r.json()["deleted"] == 0
+    assert client.post("/api/database/clean", **auth_header).json()["deleted"] == 1
+
+
 def test_delete_removes_file_and_record(client, auth_header, arcid):
     path = storages["archives"].path("Sample Book.cbz")
     assert client.delete(f"/api/archives/{arcid}").status_code == 401
@@ -242,3 +264,147 @@ def test_info_reports_a_lanraragi_version_and_counts(client, arcid):
     for key in ("archives_per_page", "total_pages_read", "cache_last_cleared", "total_archives"):
         assert isinstance(info[key], int), key
     assert info["excluded_namespaces"] == ["source", "date_added"]
+
+
+NUL_ERROR = "String contains a NUL character."
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "param"),
+    [
+        ("put", "/api/archives/{a}/metadata?title=a%00b", "/title"),
+        ("put", "/api/archives/{a}/metadata?title=x&summary=%00", "/summary"),
+        ("put", "/api/archives/{a}/toc?page=1&title=%00", "/title"),
+        ("get", "/api/archives/{a}/page?path=001.jpg%00", "/path"),
+        ("get", "/api/search?filter=a%00", "/filter"),
+        ("get", "/api/search?sortby=a%00", "/sortby"),
+        ("put", "/api/categories?name=a%00", "/name"),
+        ("put", "/api/tankoubons?name=a%00", "/name"),
+        ("post", "/api/download_url?url=http://127.0.0.1/%00", "/url"),
+        ("get", "/api/archives/{a}/metadata".replace("{a}", "0" * 39 + "%00"), "/"),
+        ("get", "/api/categories/SET_000000000%00", "/"),
+        ("get", "/api/tankoubons/TANK_000000000%00", "/"),
+        ("post", '/api/minion/run_plugin/queue?args=["x","{a}","%5Cu0000"]', "/args/2"),
+    ],
+)  # fmt: skip
+def test_nul_characters_are_a_400_not_a_postgresql_500(client, auth_header, arcid, method, url, param):
+    r = getattr(client, method)(url.replace("{a}", arcid), **auth_header)
+    assert r.status_code == 400, r.content
+    assert r.json() == {"errors": [{"message": NUL_ERROR, "path": param}], "status": 400}
+    assert client.get(f"/api/archives/{arcid}/metadata").json()["title"] == "Sample Book"
+
+
+def test_nul_in_upload_fields_and_json_bodies_is_a_400(client, auth_header, arcid):
+    import json
+
+    r = upload(client, "b.cbz", cbz_bytes(seed=3), headers=auth_header, title="a\x00b")
+    assert r.status_code == 400
+    assert r.json()["errors"][0] == {"message": NUL_ERROR, "path": "/title"}
+    assert Archive.objects.count() == 1
+    tank = client.put("/api/tankoubons?name=T", **auth_header).json()["tankoubon_id"]
+    body = json.dumps({"archives": [arcid], "metadata": {"name": "x\x00"}})
+    r = client.put(f"/api/tankoubons/{tank}", body, content_type="application/json", **auth_header)
+    assert r.status_code == 400
+    assert r.json()["errors"][0] == {"message": NUL_ERROR, "path": "/body/metadata/name"}
+    assert client.get(f"/api/tankoubons/{tank}").json()["name"] == "T"
+
+
+def test_object_values_in_a_json_body_are_no_parameters(client, auth_header, arcid):
+    r = client.put(
+        f"/api/archives/{arcid}/metadata", '{"title": {"a": 1}}', content_type="application/json", **auth_header
+    )
+    assert r.status_code == 400
+    assert r.json()["error"] == "No metadata parameters (Please supply title, tags or summary)"
+    assert client.get(f"/api/archives/{arcid}/metadata").json()["title"] == "Sample Book"
+
+
+def test_unpaired_surrogates_in_json_bodies_are_a_400(client, auth_header, arcid):
+    r = client.put(
+        f"/api/archives/{arcid}/metadata", '{"title": "a\\ud800"}', content_type="application/json", **auth_header
+    )
+    assert r.status_code == 400
+    assert r.json()["errors"][0] == {"message": "String contains an unpaired surrogate.", "path": "/title"}
+    tank = client.put("/api/tankoubons?name=T", **auth_header).json()["tankoubon_id"]
+    r = client.put(
+        f"/api/tankoubons/{tank}",
+        '{"metadata": {"summary": "\\udfff"}}',
+        content_type="application/json",
+        **auth_header,
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["path"] == "/body/metadata/summary"
+    r = client.post(f'/api/minion/run_plugin/queue?args=["x","{arcid}","%5Cud800"]', **auth_header)
+    assert r.status_code == 400 and r.json()["errors"][0]["path"] == "/args/2"
+    # Nothing was stored that would break later replies.
+    assert client.get(f"/api/archives/{arcid}/metadata").status_code == 200
+    assert client.get(f"/api/tankoubons/{tank}").status_code == 200
+
+
+def test_bodies_and_query_strings_django_refuses_get_json_4xx(client, auth_header, arcid, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    big = "title=" + "x" * 20_000
+    r = client.put(
+        f"/api/archives/{arcid}/metadata", big, content_type="application/x-www-form-urlencoded", **auth_header
+    )
+    assert r.status_code == 413
+    assert r.json() == {"errors": [{"message": "Request body too large.", "path": "/body"}], "status": 413}
+    tank = client.put("/api/tankoubons?name=T", **auth_header).json()["tankoubon_id"]
+    body = '{"archives": [' + ",".join(['"' + "0" * 40 + '"'] * 500) + "]}"
+    r = client.put(f"/api/tankoubons/{tank}", body, content_type="application/json", **auth_header)
+    assert r.status_code == 413 and r.json()["status"] == 413
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+    many = "&".join(f"f{i}=1" for i in range(2000))
+    r = client.get(f"/api/search?{many}")
+    assert r.status_code == 400
+    assert r.json() == {"errors": [{"message": "Too many parameters.", "path": "/"}], "status": 400}
+    r = client.put(
+        f"/api/archives/{arcid}/metadata",
+        many + "&title=x",
+        content_type="application/x-www-form-urlencoded",
+        **auth_header,
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["message"] == "Too many parameters."
+    assert client.get(f"/api/archives/{arcid}/metadata").json()["title"] == "Sample Book"
+
+
+def test_deleting_a_record_whose_file_is_gone_answers_filename_0(client, auth_header, arcid):
+    storages["archives"].delete("Sample Book.cbz")
+    r = client.delete(f"/api/archives/{arcid}", **auth_header)
+    assert r.status_code == 200
+    assert r.json() == {"operation": "delete_archive", "id": arcid, "filename": "0", "success": 0}
+    assert not Archive.objects.exists()
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_huge_titles_are_kept_with_capped_index_keys_and_huge_tags_are_a_400(client, auth_header, arcid):
+    # PostgreSQL refuses btree index entries past 2,704 bytes (random text doesn't compress).
+    import json
+    import random
+    import string
+    from urllib.parse import urlencode
+
+    rng = random.Random(5)
+    title = "".join(rng.choice(string.ascii_lowercase + "0123456789 ") for _ in range(5000))
+    r = client.put(f"/api/archives/{arcid}/metadata", urlencode({"title": title}), content_type=FORM, **auth_header)
+    assert r.status_code == 200, r.content
+    assert client.get(f"/api/archives/{arcid}/metadata").json()["title"] == title.strip()
+    row = Archive.objects.get()
+    assert len(row.title_sort.encode()) <= 1200 and len(row.title_lower.encode()) <= 1200
+    long_value = "".join(rng.choice(string.ascii_lowercase) for _ in range(900))
+    r = client.put(
+        f"/api/archives/{arcid}/metadata", urlencode({"tags": f"series:{long_value}"}), content_type=FORM, **auth_header
+    )
+    assert r.status_code == 200, r.content  # 907 bytes: under the cap, its sort value capped
+    too_long = "x" * 1001
+    r = client.put(
+        f"/api/archives/{arcid}/metadata", urlencode({"tags": f"a,{too_long}"}), content_type=FORM, **auth_header
+    )
+    assert r.status_code == 400
+    assert r.json() == {"errors": [{"message": "Tag too long: 1001/1000 bytes.", "path": "/tags"}], "status": 400}
+    assert upload(client, "b.cbz", cbz_bytes(seed=9), headers=auth_header, tags=too_long).status_code == 400
+    tank = client.put("/api/tankoubons?name=T", **auth_header).json()["tankoubon_id"]
+    body = json.dumps({"metadata": {"tags": too_long}})
+    r = client.put(f"/api/tankoubons/{tank}", body, content_type="application/json", **auth_header)
+    assert r.status_code == 400 and r.json()["errors"][0]["path"] == "/body/metadata/tags"
+    assert client.get(f"/api/archives/{arcid}/metadata").json()["tags"] == f"series:{long_value}"

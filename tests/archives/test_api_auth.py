@@ -127,3 +127,12 @@ def test_info_is_public_and_reflects_settings(client):
     configure(localprogress=True, authprogress=True)
     info = client.get("/api/info").json()
     assert info["server_tracks_progress"] is True and info["authenticated_progress"] is True
+    assert info["server_resizes_images"] is False
+    configure(enableresize=True)
+    assert client.get("/api/info").json()["server_resizes_images"] is True
+
+
+def test_info_names_the_reference_release(client):
+    info = client.get("/api/info").json()
+    assert (info["version"], info["version_name"]) == ("0.9.81", "Atomica")
+    assert info["version_desc"] == "I'm under Japanese influence and my honor's at stake!"

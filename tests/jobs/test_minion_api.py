@@ -143,3 +143,10 @@ def test_rebuild_is_idempotent(client, auth_header, django_capture_on_commit_cal
             queue(client, auth_header, "build_stat_hashes")
     assert ArchiveTag.objects.count() == 3
     assert Archive.objects.get().tags.startswith("a,b,date_added:")
+
+
+def test_a_huge_priority_is_kept_within_the_column(client, auth_header):
+    arcid = upload(client, "a.cbz", cbz_bytes(), headers=auth_header).json()["id"]
+    r = client.post(f'/api/minion/page_thumbnails/queue?args=["{arcid}",0]&priority=9223372036854775807', **auth_header)
+    assert r.status_code == 200, r.content
+    assert Job.objects.get(pk=r.json()["job"]).priority == 2**31 - 1

@@ -162,3 +162,19 @@ def test_pse_serves_pages_and_falls_back_to_the_first(client, auth_header):
         assert page(out_of_range) == pages[0], out_of_range
     assert client.get(f"/api/opds/{arcid}/pse?page=x").json()["errors"][0]["path"] == "/page"
     assert client.get(f"/api/opds/{'f' * 40}/pse?page=1").status_code == 400
+
+
+def test_control_characters_in_titles_and_names_keep_the_feed_well_formed(client, auth_header):
+    arcid = upload(client, "a.cbz", cbz_bytes(), headers=auth_header).json()["id"]
+    form = "title=A%01B%1F%EF%BF%BE&summary=s%02&tags=artist:x%0By"
+    r = client.put(
+        f"/api/archives/{arcid}/metadata", form, content_type="application/x-www-form-urlencoded", **auth_header
+    )
+    assert r.status_code == 200
+    category = client.put("/api/categories?name=Cat%07", **auth_header).json()["category_id"]
+    for url in ("/api/opds", f"/api/opds/{arcid}", f"/api/opds?category={category}", "/api/opds?key=k%08"):
+        root = feed(client, url, **auth_header)
+        titles = [t.text for t in root.iter(f"{A}title")]
+        assert "AB" in titles or url.startswith("/api/opds?category"), (url, titles)
+    # The stored title is untouched; only the feed leaves the characters out.
+    assert client.get(f"/api/archives/{arcid}/metadata").json()["title"] == "A\x01B\x1f\ufffe"

@@ -130,3 +130,40 @@ def test_delete(client, auth_header):
     assert client.delete("/api/tankoubons/TANK_0000000001", **auth_header).json()["success"] == 1
     r = client.delete("/api/tankoubons/nope", **auth_header)
     assert r.status_code == 400 and r.json()["error"] == "The given tankoubon does not exist."
+
+
+def test_huge_list_pages_and_progress_pages_are_not_a_500(client, auth_header):
+    tank = create(client, auth_header, name="T")
+    r = client.get("/api/tankoubons", {"page": "9223372036854775807"})
+    assert r.status_code == 200
+    assert r.json() == {"result": [], "total": 1, "filtered": 1}
+    assert [t["id"] for t in client.get("/api/tankoubons", {"page": "-1"}).json()["result"]] == [tank]
+    r = client.put(f"/api/tankoubons/{tank}/progress/2147483648")
+    assert r.status_code == 400 and r.json()["error"] == "Invalid progress value."
+    assert client.put(f"/api/tankoubons/{tank}/progress/2147483647").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message", "path"),
+    [
+        ("", "application/json", "Missing property.", "/body"),
+        ("[1]", "application/json", "Expected object - got array.", "/body"),
+        ('{"archives": "x"}', "application/json", "Expected array - got string.", "/body/archives"),
+        ('{"archives": [1]}', "application/json", "Expected string - got number.", "/body/archives/0"),
+        ('{"archives": ["abc"]}', "application/json", "String is too short: 3/40.", "/body/archives/0"),
+        ('{"metadata": []}', "application/json", "Expected object - got array.", "/body/metadata"),
+        ('{"metadata": {"name": 5}}', "application/json", "Expected string - got number.", "/body/metadata/name"),
+        ('{"metadata": {"tags": null}}', "application/json", "Expected string - got null.", "/body/metadata/tags"),
+        ('{"metadata": {"append": "yes"}}', "application/json", "Expected boolean - got string.", "/body/metadata/append"),
+        ("name=x", "application/x-www-form-urlencoded", "Expected application/json - got application/x-www-form-urlencoded.", "/body"),
+    ],
+)  # fmt: skip
+def test_update_body_is_checked_against_the_spec_schema(client, auth_header, body, content_type, message, path):
+    arcid = make_archive("A", "x")
+    tank = create(client, auth_header, name="Kept")
+    assert update(client, auth_header, tank, {"archives": [arcid], "metadata": {"tags": "t:1"}}).status_code == 200
+    r = client.put(f"/api/tankoubons/{tank}", body, content_type=content_type, **auth_header)
+    assert r.status_code == 400, r.content
+    assert r.json() == {"errors": [{"message": message, "path": path}], "status": 400}
+    kept = client.get(f"/api/tankoubons/{tank}").json()
+    assert kept["name"] == "Kept" and kept["archives"] == [arcid] and kept["tags"] == "t:1"

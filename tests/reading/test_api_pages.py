@@ -214,3 +214,24 @@ def test_page_cache_evicts_least_recently_read(client, auth_header, corpus, djan
     remaining = PageCacheEntry.objects.values_list("bytes", flat=True)
     assert sum(remaining) <= 1024 * 1024 or len(remaining) == 1
     assert PageCacheEntry.objects.filter(archive_id=ids[-1]).exists()
+
+
+def test_ranges_with_thousands_of_digits_are_416_or_the_whole_reply(client, auth_header):
+    arcid = upload(client, "a.cbz", cbz_bytes(), headers=auth_header).json()["id"]
+    huge = "9" * 5000
+    for url in (f"/api/archives/{arcid}/page?path=002.jpg", f"/api/archives/{arcid}/download",
+                f"/api/archives/{arcid}/thumbnail"):  # fmt: skip
+        assert client.get(url, HTTP_RANGE=f"bytes={huge}-").status_code == 416, url
+        whole = client.get(url)
+        suffix = client.get(url, HTTP_RANGE=f"bytes=-{huge}")
+        assert suffix.status_code == 206, url
+        body = b"".join(suffix.streaming_content) if suffix.streaming else suffix.content
+        assert body == (b"".join(whole.streaming_content) if whole.streaming else whole.content)
+
+
+def test_a_pdf_page_name_of_thousands_of_digits_is_404(client, auth_header, corpus):
+    entry = next(e for e in manifest(corpus)["archives"] if e["format"] == "pdf")
+    arcid = put(client, auth_header, corpus / entry["file"])
+    r = client.get(f"/api/archives/{arcid}/page?path={'9' * 5000}.jpg")
+    assert r.status_code == 404
+    assert r.json() == {"operation": "serve_page", "success": 0, "error": "File not found in archive."}

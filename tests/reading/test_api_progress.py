@@ -98,3 +98,12 @@ def test_progress_while_the_archive_is_locked_is_423(client, arcid):
         r = client.put(f"/api/archives/{arcid}/progress/1")
     assert r.status_code == 423
     assert r.json() == {"operation": "update_progress", "success": 0, "error": f"Locked resource: {arcid}."}
+
+
+def test_a_forced_page_past_32_bits_is_refused_not_a_500(client, arcid):
+    r = client.put(f"/api/archives/{arcid}/progress/2147483648?force=1")
+    assert r.status_code == 400
+    assert r.json() == {"operation": "update_progress", "error": "Invalid progress value.", "success": 0,
+                        "successMessage": ""}  # fmt: skip
+    assert client.get(f"/api/archives/{arcid}/metadata").json()["progress"] == 0
+    assert client.put(f"/api/archives/{arcid}/progress/9?force=1").json()["page"] == 9

@@ -251,3 +251,91 @@ def test_info_counts_tanks_and_archives_in_no_tank(client):
     info = client.get("/api/info").json()
     assert info["total_archives"] == 2
     assert info["cache_last_cleared"] > 0
+
+
+def test_huge_numbers_in_page_and_read_tokens_match_nothing_bigger(client):
+    a = make_archive("A", "x", pagecount=20, progress=3)
+    huge = "99999999999999999999999"
+    assert ids(client, filter=f"pages:>{huge}") == []
+    assert ids(client, filter=f"read:{huge}") == []
+    assert ids(client, filter=f"pages:<{huge}") == [a]
+
+
+def test_repeated_tokens_count_once_and_too_many_terms_are_a_400(client):
+    a = make_archive("A", "x")
+    assert ids(client, filter=",".join(["x"] * 3000)) == [a]
+    assert ids(client, filter=",".join(f"-t{i}" for i in range(256))) == [a]
+    r = client.get("/api/search", {"filter": ",".join(f"t{i}" for i in range(1000))})
+    assert r.status_code == 400
+    assert r.json() == {"errors": [{"message": "Too many search terms: 1000/256.", "path": "/filter"}], "status": 400}
+    assert client.get("/api/search/ids", {"filter": ",".join(f"t{i}" for i in range(300))}).status_code == 400
+    assert client.get("/api/search/random", {"filter": ",".join(f"t{i}" for i in range(300))}).status_code == 400
+
+
+@pytest.mark.parametrize("value", ["9223372036854775808", "-9223372036854775809", "99999999999999999999999"])
+def test_integers_past_64_bits_are_a_validation_error(client, value):
+    make_archive("A", "x")
+    for url, name in [("/api/search", "start"), ("/api/search/random", "count"), ("/api/database/stats", "minweight"),
+                      ("/api/tankoubons", "page")]:  # fmt: skip
+        r = client.get(url, {name: value})
+        assert r.status_code == 400, (url, r.content)
+        assert r.json() == {
+            "errors": [{"message": "Expected integer - got number.", "path": f"/{name}"}],
+            "status": 400,
+        }
+    biggest = "9223372036854775807"
+    assert client.get("/api/search", {"start": biggest}).json()["data"] == []
+    assert len(client.get("/api/search/random", {"count": biggest}).json()["data"]) == 1
+    assert client.get("/api/database/stats", {"minweight": biggest}).json() == []
+
+
+def test_datatables_search_endpoint_echoes_draw_and_sends_isnew_as_strings(client):
+    old = make_archive("Alpha", "artist:wada")
+    new = make_archive("Beta", "artist:wada", isnew=True)
+    make_archive("Gamma", "other:x")
+    columns = {"columns[0][name]": "title", "columns[1][name]": "tags", "columns[1][search][value]": ""}
+    r = client.get("/search", {"draw": "3", "start": "0", "search[value]": "artist:wada", **columns,
+                               "order[0][column]": "0", "order[0][dir]": "desc"})  # fmt: skip
+    assert r.status_code == 200
+    body = r.json()
+    assert body["draw"] == "3" and body["recordsFiltered"] == 2 and body["recordsTotal"] == 3
+    assert [(d["arcid"], d["isnew"]) for d in body["data"]] == [(new, "true"), (old, "false")]
+    newonly = client.get("/search", {**columns, "columns[1][search][value]": "NEW_ONLY"}).json()
+    assert [d["arcid"] for d in newonly["data"]] == [new]
+    assert client.get("/search", {"start": "garbage"}).json()["recordsFiltered"] == 3
+    # /api/search stays boolean and has no draw.
+    api = client.get("/api/search").json()
+    assert "draw" not in api and {d["isnew"] for d in api["data"]} == {True, False}
+
+
+def test_datatables_search_is_behind_nofun_mode(client, auth_header):
+    make_archive("Alpha", "x")
+    ServerConfig.objects.update_or_create(pk=1, defaults={"nofunmode": True})
+    from archives.config import config_changed
+
+    config_changed()
+    r = client.get("/search")
+    assert r.status_code == 401
+    assert r.json() == {"error": "This API is protected and requires login or an API Key."}
+    assert client.get("/search", **auth_header).status_code == 200
+
+
+def test_very_long_filters_and_numbers_are_a_400_or_capped_never_a_500(client):
+    a = make_archive("A", "x", pagecount=20)
+    r = client.get("/api/search", {"filter": "a" * 60_000})
+    assert r.status_code == 400
+    assert r.json() == {"errors": [{"message": "String is too long: 60000/10000.", "path": "/filter"}], "status": 400}
+    assert client.get("/search", {"search[value]": "a" * 60_000}).status_code == 400
+    assert ids(client, filter="a" * 9_000) == []
+    assert ids(client, filter="pages:<" + "9" * 9_000) == [a]
+    r = client.get("/api/search", {"start": "9" * 5_000})
+    assert r.status_code == 400 and r.json()["errors"][0]["message"] == "Expected integer - got number."
+
+
+def test_a_date_tag_of_thousands_of_digits_in_a_tank_does_not_break_search(client):
+    member = make_archive("M", "date_added:" + "9" * 5000)
+    tank = tankoubons.tank_create(name="T", tankid="")
+    tankoubons.tank_update(tank_id=tank.pk, archives=[member], metadata=None)
+    for params in ({}, {"sortby": "date_added"}, {"sortby": "date_added", "order": "desc"}):
+        assert [d["arcid"] for d in search(client, **params)["data"]] == [tank.pk]
+    assert client.get("/search").status_code == 200

@@ -220,3 +220,52 @@ def test_page_thumbnails_are_lower_quality_than_covers(client, auth_header, djan
     cover = client.get(f"/api/archives/{arcid}/thumbnail").content
     page = client.get(f"/api/archives/{arcid}/thumbnail?page=1").content
     assert len(page) < len(cover)
+
+
+def test_thumbnails_support_ranges_like_every_binary_reply(client, auth_header, django_capture_on_commit_callbacks):
+    arcid = add(client, auth_header, "a.cbz", cbz_bytes(), django_capture_on_commit_callbacks)
+    whole = client.get(f"/api/archives/{arcid}/thumbnail")
+    assert whole.status_code == 200 and whole["Content-Type"] == "image/jpeg"
+    part = client.get(f"/api/archives/{arcid}/thumbnail", HTTP_RANGE="bytes=0-9")
+    assert part.status_code == 206 and part.content == whole.content[:10]
+    assert part["Content-Range"] == f"bytes 0-9/{len(whole.content)}"
+    assert client.get(f"/api/archives/{arcid}/thumbnail", HTTP_RANGE="bytes=999999-").status_code == 416
+    placeholder = client.get(f"/api/archives/{'a' * 40}/thumbnail", HTTP_RANGE="bytes=-4")
+    assert placeholder.status_code == 206 and placeholder.content == placeholder_png()[-4:]
+
+
+def test_put_thumbnail_on_an_archive_without_pages_is_a_400(
+    client, auth_header, corpus, django_capture_on_commit_callbacks
+):
+    arcid = add(
+        client,
+        auth_header,
+        "empty.cbz",
+        (corpus / "evil" / "empty.cbz").read_bytes(),
+        django_capture_on_commit_callbacks,
+    )
+    cover = client.get(f"/api/archives/{arcid}/thumbnail?no_fallback=true")
+    assert cover.status_code == 200  # its cover is the placeholder, made at upload
+    for query in ("", "?page=1", "?page=2"):
+        r = client.put(f"/api/archives/{arcid}/thumbnail{query}", **auth_header)
+        page = query.rsplit("=", 1)[-1] if query else "1"
+        assert r.status_code == 400, r.content
+        assert r.json()["error"] == f"Requested image not found: {arcid} page {page}"
+    assert client.get(f"/api/archives/{arcid}/thumbnail?no_fallback=true").content == cover.content
+
+
+def test_put_thumbnail_on_an_unreadable_archive_is_a_400(client, auth_header, django_capture_on_commit_callbacks):
+    arcid = add(client, auth_header, "a.cbz", cbz_bytes(), django_capture_on_commit_callbacks)
+    key = Archive.objects.get(pk=arcid).file
+    with storages["archives"].open(key, "wb") as fh:
+        fh.write(b"no longer a zip" * 100)
+    from django.core.cache import cache
+
+    from archives.reading import forget_readers
+
+    forget_readers()
+    cache.clear()  # the page list
+    r = client.put(f"/api/archives/{arcid}/thumbnail?page=1", **auth_header)
+    assert r.status_code == 400, r.content
+    assert r.json()["operation"] == "update_thumbnail" and r.json()["success"] == 0
+    assert r.json()["error"].startswith(f"Requested image not found: {arcid} page 1")

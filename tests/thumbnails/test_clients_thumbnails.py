@@ -75,3 +75,32 @@ def test_lanraragi_api_thumbnail_flows(live_server):
     assert status.notes == {"1": "processed", "2": "processed", "total_pages": "2", "id": arcid}
     assert api.archives.queue_extraction_of_page_thumbnails(arcid).job is None
     assert api.archives.update_thumbnail(arcid, page=2).success == 1
+
+
+def test_aio_lanraragi_force_flags_sent_as_form_fields(live_server):
+    """aio-lanraragi sends `force=True` (Python's spelling) in a form body; LANraragi's
+    validator checks only the query string, so the handler takes it as set."""
+    from lanraragi.models.minion import GetMinionJobDetailRequest
+    from lanraragi.models.misc import RegenerateThumbnailRequest
+
+    async def scenario() -> None:
+        async with LRRClient(live_server.url, lrr_api_key=API_KEY) as lrr:
+            up, err = await lrr.archive_api.upload_archive(
+                UploadArchiveRequest(file=cbz_bytes(["1.jpg", "2.jpg"]), filename="f.cbz")
+            )
+            assert err is None, err
+            regen, err = await lrr.misc_api.regenerate_thumbnails(RegenerateThumbnailRequest(force=True))
+            assert err is None and isinstance(regen.job, int), err
+            detail, err = await lrr.minion_api.get_minion_job_details(GetMinionJobDetailRequest(job_id=regen.job))
+            assert err is None, err
+            assert detail.task == "regen_all_thumbnails" and detail.args[-1] in (1, True)
+            first, err = await lrr.archive_api.queue_archive_thumbnail_extraction(
+                QueueArchiveThumbnailExtractionRequest(arcid=up.arcid)
+            )
+            assert err is None and isinstance(first.job, int), err
+            forced, err = await lrr.archive_api.queue_archive_thumbnail_extraction(
+                QueueArchiveThumbnailExtractionRequest(arcid=up.arcid, force=True)
+            )
+            assert err is None and isinstance(forced.job, int) and forced.job != first.job, (err, forced)
+
+    asyncio.run(scenario())

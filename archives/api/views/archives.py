@@ -68,8 +68,9 @@ class ArchiveView(_MetadataGet):
     def delete(self, request: Request, id: str) -> HttpResponse:
         arcid = self.arcid(id)
         location = services.archive_delete(arcid=arcid)
-        # Always 200, as LANraragi: success 0 and filename "0" for an unknown ID.
-        if location is None:
+        # Always 200, as LANraragi: success 0 and filename "0" for an unknown ID, or for a
+        # record whose file was already gone (the record is removed all the same).
+        if location is None or location == "0":
             return plain("delete_archive", success=0, id=arcid, filename="0")
         return plain("delete_archive", id=arcid, filename=location)
 
@@ -82,6 +83,7 @@ class MetadataView(_MetadataGet):
         arcid = self.arcid(id)
         title = params.raw_param(request, "title")
         tags = params.raw_param(request, "tags")
+        params.check_tags(tags, "/tags")
         summary = params.raw_param(request, "summary")
         if title is None and tags is None:
             return envelope("update_metadata", error="No metadata parameters (Please supply title, tags or summary)")

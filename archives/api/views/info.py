@@ -16,6 +16,8 @@ from archives.models import ServerConfig
 from archives.search.cache import cache_last_cleared
 from archives.search.selectors import records_total
 
+LRR_VERSION_DESC = "I'm under Japanese influence and my honor's at stake!"
+
 
 class InfoView(ApiView):
     def get(self, request: Request) -> HttpResponse:
@@ -27,11 +29,12 @@ class InfoView(ApiView):
                 "motd": xml_escape(config.motd),
                 "version": settings.HONDANA_LRR_VERSION,
                 "version_name": settings.HONDANA_LRR_VERSION_NAME,
-                "version_desc": "Hondana, a LANraragi-compatible archive server",
+                # The reference release's own text (behavior.md §11); `name` says which server this is.
+                "version_desc": LRR_VERSION_DESC,
                 "has_password": config.enablepass,
                 "debug_mode": settings.DEBUG,
                 "nofun_mode": config.nofunmode,
-                "server_resizes_images": False,
+                "server_resizes_images": config.enableresize,
                 "server_tracks_progress": config.server_tracks_progress,
                 "authenticated_progress": config.authprogress,
                 "archives_per_page": config.archives_per_page,

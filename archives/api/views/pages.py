@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import quote
 
-from django.http import FileResponse
 from django.http import HttpResponse
 from django.http import HttpResponseBase
 from django.utils.http import http_date
@@ -27,8 +26,6 @@ from archives.pagecache import pagecache_clear
 # Page bytes never change for an ID (the ID is a hash of the file), so clients and
 # proxies may keep them for good.
 IMMUTABLE = "max-age=31536000, immutable"
-# Where a page is sent from a file without sendfile (runserver, tests), in chunks of this.
-STREAM_BLOCK = 256 * 1024
 
 
 def _archive(arcid: str, operation: str) -> Archive:
@@ -98,37 +95,18 @@ def page_response(request: Request, archive: Archive, path: str) -> HttpResponse
 def _bytes_response(
     request: Request, page: reading.Page, etag: str, cache_control: str, archive: Archive
 ) -> HttpResponseBase:
-    from archives.api.ranges import parse_range
+    from archives.api.ranges import ranged_bytes_response
+    from archives.api.ranges import ranged_slice_response
 
-    size = page.size
     headers = {
         "ETag": etag,
         "Cache-Control": cache_control,
         "Last-Modified": http_date(archive.created_at.timestamp()),
-        "Accept-Ranges": "bytes",
         "Content-Disposition": 'inline;filename="page"',
     }
-    selected = parse_range(request.headers.get("Range", ""), size)
-    if selected is False:
-        if page.file is not None:
-            page.file.close()
-        response = HttpResponse(status=416, content_type=page.content_type, headers=headers)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
-    status = 200 if selected is None else 206
     if page.file is not None:
-        body = page.file if selected is None else page.file.narrow(selected[0], selected[1] - selected[0] + 1)
-        # Sent with sendfile() under gunicorn; Content-Length is the slice's length.
-        response: HttpResponseBase = FileResponse(body, status=status, content_type=page.content_type, headers=headers)
-        response.block_size = STREAM_BLOCK
-    elif selected is None:
-        response = HttpResponse(page.data, content_type=page.content_type, headers=headers)
-    else:
-        start, end = selected
-        response = HttpResponse(page.data[start : end + 1], status=206, content_type=page.content_type, headers=headers)
-    if selected is not None:
-        response["Content-Range"] = f"bytes {selected[0]}-{selected[1]}/{size}"
-    return response
+        return ranged_slice_response(request, page.file, content_type=page.content_type, headers=headers)
+    return ranged_bytes_response(request, page.data, content_type=page.content_type, headers=headers)
 
 
 class ProgressView(ApiView):

@@ -38,9 +38,45 @@ class TankListView(ApiView):
         return plain("create_tankoubon", tankoubon_id=tank.pk)
 
 
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), "null")
+
+
+def _expect(value: Any, kind: type, name: str, path: str) -> None:
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise params.ParamError(f"Expected {name} - got {_json_type(value)}.", path)
+
+
 def _json_body(request: Request) -> dict[str, Any]:
+    """The body checked against the spec's schema, as LANraragi's validator does: an
+    object, `archives` an array of 40-character IDs, `metadata` an object of strings
+    (and the `append` boolean)."""
+    content_type = (request.content_type or "").split(";")[0].strip().lower()
+    if request.META.get("CONTENT_LENGTH", "0") in ("", "0") and not request.META.get("HTTP_TRANSFER_ENCODING"):
+        raise params.ParamError("Missing property.", "/body")
+    if content_type != "application/json":
+        raise params.ParamError(f"Expected application/json - got {content_type or 'none'}.", "/body")
     data = request.data
-    return data if isinstance(data, dict) else {}
+    params.check_json(data)
+    _expect(data, dict, "object", "/body")
+    if "archives" in data:
+        _expect(data["archives"], list, "array", "/body/archives")
+        for i, arcid in enumerate(data["archives"]):
+            _expect(arcid, str, "string", f"/body/archives/{i}")
+            params.arcid(arcid, f"/body/archives/{i}")
+    if "metadata" in data:
+        _expect(data["metadata"], dict, "object", "/body/metadata")
+        for key in ("name", "summary", "tags"):
+            if key in data["metadata"]:
+                _expect(data["metadata"][key], str, "string", f"/body/metadata/{key}")
+        params.check_tags(data["metadata"].get("tags"), "/body/metadata/tags")
+        if "append" in data["metadata"]:
+            _expect(data["metadata"]["append"], bool, "boolean", "/body/metadata/append")
+    return data
 
 
 class TankView(ApiView):
@@ -58,11 +94,7 @@ class TankView(ApiView):
         archives = body.get("archives")
         metadata = body.get("metadata")
         try:
-            tank = tankoubons.tank_update(
-                tank_id=id,
-                archives=archives if isinstance(archives, list) else None,
-                metadata=metadata if isinstance(metadata, dict) else None,
-            )
+            tank = tankoubons.tank_update(tank_id=id, archives=archives, metadata=metadata)
         except TankError as exc:
             return envelope("update_tankoubon", error=str(exc))
         return envelope("update_tankoubon", message=f'Updated tankoubon "{tank.name}"!')

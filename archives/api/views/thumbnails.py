@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.http import HttpResponse
 from rest_framework.request import Request
 
+from archives import reading
 from archives import thumbnails
 from archives.api import params
 from archives.api.base import ApiView
+from archives.api.ranges import ranged_bytes_response
 from archives.api.responses import envelope
 from archives.api.responses import plain
 from archives.api.responses import unknown_archive
@@ -23,7 +25,7 @@ def _image(request: Request, data: bytes, content_type: str, etag: str) -> HttpR
     headers = {"ETag": etag, "Cache-Control": "no-cache", "Content-Disposition": 'inline;filename="thumbnail"'}
     if etag in request.headers.get("If-None-Match", ""):
         return HttpResponse(status=304, headers=headers)
-    return HttpResponse(data, content_type=content_type, headers=headers)
+    return ranged_bytes_response(request, data, content_type=content_type, headers=headers)
 
 
 def _placeholder(request: Request) -> HttpResponse:
@@ -61,6 +63,8 @@ class ThumbnailView(ApiView):
             location = thumbnails.thumbnail_make(arcid=arcid, page=0, source_page=page)
         except (ArchiveNotFound, thumbnails.PageOutOfRange):
             return envelope("update_thumbnail", error=f"Requested image not found: {arcid} page {page}")
+        except reading.ArchiveUnreadable as exc:
+            return envelope("update_thumbnail", error=f"Requested image not found: {arcid} page {page} ({exc.message})")
         return plain("update_thumbnail", new_thumbnail=location)
 
 

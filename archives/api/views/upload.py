@@ -34,6 +34,7 @@ class UploadView(ApiView):
         upload = request.FILES.get("file")
         if not isinstance(upload, HashedUpload):
             raise NoFileAttached()
+        params.check_tags(params.raw_param(request, "tags"), "/tags")
         archive = services.archive_create_from_upload(
             upload=upload,
             checksum=params.raw_param(request, "file_checksum") or "",
