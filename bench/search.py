@@ -33,6 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL database for the library (recreated)")
     parser.add_argument("--runs", type=int, default=9, help="requests per query and mode")
     parser.add_argument("--quick", action="store_true", help="3 requests per query and mode instead of --runs")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="run only the queries whose label contains TEXT (repeatable; the listing is skipped)",
+    )
+    parser.add_argument("--no-listing", action="store_true", help="skip the full GET /api/archives")
 
 
 def _env(db: str, url: str) -> dict[str, str]:
@@ -184,9 +191,12 @@ def _ms(times: list[float], q: float) -> float:
     return round(common.percentile(times, q) * 1000, 1)
 
 
-def _measure(server: common.Server, runs: int, db: str) -> dict[str, Any]:
+def _measure(server: common.Server, args: argparse.Namespace, db: str) -> dict[str, Any]:
     out: dict[str, Any] = {"queries": {}}
+    runs = args.runs
     for label, path in _queries(server):
+        if args.only and not any(text in label for text in args.only):
+            continue
         cold, body = _timed_runs(server, path, runs, cold=True)
         warm, warm_body = _timed_runs(server, path, runs, cold=False)
         reply = json.loads(warm_body or body or b"{}")
@@ -204,6 +214,8 @@ def _measure(server: common.Server, runs: int, db: str) -> dict[str, Any]:
             f"  warm {result['warm_p50_ms']:8.1f} / {result['warm_p95_ms']:8.1f}  ({result['matches']})",
             flush=True,
         )
+    if args.only or args.no_listing:
+        return out
     listing = []
     for _ in range(3):
         status, body, elapsed = _request(server, "GET", "/api/archives")
@@ -224,7 +236,7 @@ def _run_one(db: str, args: argparse.Namespace) -> dict[str, Any]:
     ) as server:
         sampler = common.RssSampler(server.gunicorn, interval=0.1)
         with sampler:
-            result = _measure(server, args.runs, db)
+            result = _measure(server, args, db)
         _, _, peak = sampler.busiest()
         result["web_peak_rss_mb"] = round(peak / common.MiB, 1)
     return result
@@ -259,6 +271,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(common.table(rows, header))
     for db in dbs:
         r = results[db]
+        if "listing" not in r:
+            continue
         print(
             f"\n{db}: GET /api/archives ({r['listing']['count']} archives) p50 {r['listing']['p50_s']} s; "
             f"web process peak RSS {r['web_peak_rss_mb']} MB"

@@ -8,10 +8,14 @@ without reading the wide archive rows where it can:
 
 - counts start from the smallest positive token's links and probe the others by
   archive id; the base set (not missing, not in a tank) is applied as "not in the
-  few hidden archives", so 40,000 matches are never joined to their archive rows;
+  few hidden archives", so 40,000 matches are never joined to their archive rows.
+  On SQLite, sets that are each one id-ordered index range (one tag, one namespace,
+  a static category) are instead merged in one pass (INTERSECT / EXCEPT ... ORDER
+  BY) when the smallest is a large part of the library;
 - a page is either the matches sorted (when they are few) or a walk of the order's
   index (title, a namespace's values, last read time) that probes each row and
-  stops after one page.
+  stops after one page (on PostgreSQL, with the probes fenced off from hashing when
+  the walk is expected to be short).
 
 Exclusions are NOT of the same predicate (never `NOT IN (subquery)` over links on
 PostgreSQL). Tanks are few, so they are matched in SQL but merged into the archive
@@ -78,13 +82,18 @@ class SearchParams:
 class Where:
     sql: list[str] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)
+    # The same conditions (same parameters) for an index walk that stops after a few
+    # rows: on PostgreSQL their subqueries are fenced off from hashing (see _fence).
+    walk_sql: list[str] = field(default_factory=list)
 
-    def add(self, sql: str, *params: Any) -> None:
+    def add(self, sql: str, *params: Any, walk: str | None = None) -> None:
         self.sql.append(sql)
+        self.walk_sql.append(sql if walk is None else walk)
         self.params.extend(params)
 
-    def render(self) -> str:
-        return " AND ".join(self.sql) if self.sql else "1=1"
+    def render(self, *, walk: bool = False) -> str:
+        parts = self.walk_sql if walk else self.sql
+        return " AND ".join(parts) if parts else "1=1"
 
 
 def _postgres() -> bool:
@@ -133,6 +142,8 @@ class TokenPlan:
 # (Titles are a substring scan, done once per search; the list then serves every query.)
 MAX_LISTED_TAGS = 5000
 MAX_LISTED_TITLES = 20000
+# PostgreSQL lists the ids of at most this many title matches in a token's members.
+MEMBERS_TITLE_IDS_MAX = 1000
 # A bare namespace: no wildcard, one colon, at the end (tags beginning with "female:"
 # are exactly the tags whose namespace is "female").
 _BARE_NAMESPACE = re.compile(r"[^:*%?_]+:")
@@ -183,14 +194,28 @@ def _int_list(ids: list[int]) -> str:
     return ",".join(str(int(i)) for i in ids)
 
 
-def _tag_probe(plan: TokenPlan, ref: str, *, row: bool) -> tuple[str, list[Any]]:
+def _fence(walk: bool) -> str:
+    """Ends a probe's subquery. PostgreSQL plans an EXISTS under OR either as a probe
+    per row or as one hash of every row the subquery can return (33,000 links of the
+    1,153 tags of `summer`: 15-20 ms before the first row), and picks the hash for a
+    walk that stops after a few hundred rows. OFFSET 0 keeps it a probe."""
+    return " OFFSET 0" if walk and _postgres() else ""
+
+
+def _tag_probe(plan: TokenPlan, ref: str, *, row: bool, walk: bool = False) -> tuple[str, list[Any]]:
     """SQL true when the archive `ref` (an id expression) has one of the token's tags.
-    `row`: the archive row is at hand as `a` (its PostgreSQL tag-id array can be used)."""
+    `row`: the archive row is at hand as `a` (its PostgreSQL tag-id array can be used).
+    `walk`: for a walk that stops after a few rows (no hashing, see _fence)."""
+    fence = _fence(walk)
     if plan.namespace is not None:
-        return f"EXISTS (SELECT 1 FROM {SV} xs WHERE xs.archive_id = {ref} AND xs.namespace = %s)", [plan.namespace]
+        return (
+            f"EXISTS (SELECT 1 FROM {SV} xs WHERE xs.archive_id = {ref} AND xs.namespace = %s{fence})",
+            [plan.namespace],
+        )
     if plan.tag_ids is None:
-        return f"EXISTS (SELECT 1 FROM {AT} xt WHERE xt.archive_id = {ref} AND xt.tag_id IN ({plan.tag_sql}))", list(
-            plan.tag_params
+        return (
+            f"EXISTS (SELECT 1 FROM {AT} xt WHERE xt.archive_id = {ref} AND xt.tag_id IN ({plan.tag_sql}){fence})",
+            list(plan.tag_params),
         )
     if not plan.tag_ids:
         return "1=0", []
@@ -201,7 +226,7 @@ def _tag_probe(plan: TokenPlan, ref: str, *, row: bool) -> tuple[str, list[Any]]
     # looked up once per listed tag.
     column = "xt.tag_id" if plan.tag_count <= 16 or _postgres() else "+xt.tag_id"
     return (
-        f"EXISTS (SELECT 1 FROM {AT} xt WHERE xt.archive_id = {ref} AND {column} IN ({_int_list(plan.tag_ids)}))",
+        f"EXISTS (SELECT 1 FROM {AT} xt WHERE xt.archive_id = {ref} AND {column} IN ({_int_list(plan.tag_ids)}){fence})",
         [],
     )
 
@@ -217,8 +242,8 @@ def _title_probe(plan: TokenPlan, ref: str) -> tuple[str, list[Any]] | None:
     return f"{ref} IN (SELECT value FROM json_each(%s))", [json.dumps(plan.title_ids)]
 
 
-def _archive_token_sql(plan: TokenPlan) -> tuple[str, list[Any]]:
-    """The token as a condition on the archive row `a`."""
+def _archive_token_sql(plan: TokenPlan, *, walk: bool = False) -> tuple[str, list[Any]]:
+    """The token as a condition on the archive row `a` (`walk`: see _fence)."""
     tag, params = _tag_probe(plan, "a.id", row=True)
     parts = [tag]
     # Left out when no title matches (known from the listing): without the OR,
@@ -232,6 +257,9 @@ def _archive_token_sql(plan: TokenPlan) -> tuple[str, list[Any]]:
         expr = "a.pagecount" if column == "pagecount" else "COALESCE(rs.progress, 0)"
         parts.append(f"{expr} {_OPERATORS[op]} %s")
         params.append(value)
+    if walk and len(parts) > 1:
+        # Only under OR can the probe become a hash (alone, it is a semi-join).
+        parts[0], _ = _tag_probe(plan, "a.id", row=True, walk=True)
     return "(" + " OR ".join(parts) + ")", params
 
 
@@ -244,8 +272,10 @@ def _archive_token_id_sql(plan: TokenPlan, ref: str) -> tuple[str, list[Any]]:
     return f"({tag} OR {title[0]})", params + title[1]
 
 
-def _token_members_sql(plan: TokenPlan) -> tuple[str, list[Any]]:
-    """SELECT of the distinct ids (column `id`) of every archive the token matches."""
+def _token_members_sql(plan: TokenPlan) -> tuple[str, list[Any], bool]:
+    """SELECT of the distinct ids (column `id`) of every archive the token matches,
+    and whether it reads them in id order straight from an index (one tag or one
+    namespace, no title matches)."""
     unique = True  # each archive at most once in the tag part
     if plan.namespace is not None:
         sql, params = f"SELECT archive_id AS id FROM {SV} WHERE namespace = %s", [plan.namespace]
@@ -267,15 +297,23 @@ def _token_members_sql(plan: TokenPlan) -> tuple[str, list[Any]]:
         sql, params = f"SELECT id FROM {A} WHERE 1=0", []
     params = list(params)
     title = _title_probe(plan, "t.id")
+    if title is not None and _postgres() and len(plan.title_ids or ()) > MEMBERS_TITLE_IDS_MAX:
+        # Matched again rather than looked up by listed id: thousands of ids make a
+        # long literal to send, parse and plan, and an index probe each (6,169 titles
+        # of `summer`: 20 ms more than scanning the title index once more).
+        title = f"t.title_lower {plan.title_op} %s", [plan.title_pattern]
     if title is None:
-        return (sql if unique else f"SELECT DISTINCT id FROM ({sql}) m"), params
+        return (sql if unique else f"SELECT DISTINCT id FROM ({sql}) m"), params, unique
     if not unique:
-        # One dedupe pass over the links and the titles together.
-        return f"{sql} UNION SELECT t.id AS id FROM {A} t WHERE {title[0]}", params + title[1]
+        # One dedupe pass over the links and the titles together. SQLite sorts both
+        # sides and merges them when told the order (ORDER BY): faster than adding
+        # 40,000 ids one by one to the temporary index of a plain UNION.
+        order = "" if _postgres() else " ORDER BY 1"
+        return f"{sql} UNION SELECT t.id AS id FROM {A} t WHERE {title[0]}{order}", params + title[1], False
     # Title matches that the tags did not already give (UNION ALL: no dedupe pass).
     tag, tag_params = _tag_probe(plan, "t.id", row=False)
     titles_only = f"SELECT t.id AS id FROM {A} t WHERE {title[0]} AND NOT {tag}"
-    return f"{sql} UNION ALL {titles_only}", params + title[1] + tag_params
+    return f"{sql} UNION ALL {titles_only}", params + title[1] + tag_params, False
 
 
 @dataclass
@@ -290,26 +328,33 @@ class IdSet:
     # Orders sets whose estimates are both capped: a static category before one tag
     # before many tags before a whole namespace.
     breadth: int = 0
+    # `members` is a plain SELECT that reads the ids in order from an index (so SQLite
+    # can merge it with other such sets without sorting).
+    ordered: bool = False
     _estimate: int | None = None
+    _estimate_cap: int = 0
 
     def test(self, ref: str) -> tuple[str, list[Any]]:
         return self.probe.replace("{ref}", ref), list(self.probe_params)
 
-    def estimate(self, cap: int = 2000) -> int:
-        """How many archives it holds, counted up to `cap` (enough to pick the smallest)."""
-        if self._estimate is None:
-            sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM ({self.members}) m LIMIT {cap}) c"
+    def estimate(self, cap: int = 0) -> int:
+        """How many archives it holds, counted up to `cap` (by default enough to pick
+        the smallest); a count already made up to a higher cap is reused."""
+        cap = cap or ESTIMATE_CAP
+        if self._estimate is None or (self._estimate >= self._estimate_cap and cap > self._estimate_cap):
+            sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM ({self.members}) m LIMIT {int(cap)}) c"
             self._estimate = int(_fetch(sql, self.members_params)[0][0])
-        return self._estimate
+            self._estimate_cap = cap
+        return min(self._estimate, cap)
 
 
 def token_set(plan: TokenPlan) -> IdSet:
     if plan.token.numeric is not None:
         return _pages_set(plan)
-    members, members_params = _token_members_sql(plan)
+    members, members_params, ordered = _token_members_sql(plan)
     probe, probe_params = _archive_token_id_sql(plan, "{ref}")
     breadth = MAX_LISTED_TAGS + 2 if plan.namespace is not None else plan.tag_count
-    return IdSet(members, members_params, probe, probe_params, breadth=breadth)
+    return IdSet(members, members_params, probe, probe_params, breadth=breadth, ordered=ordered)
 
 
 def _pages_set(plan: TokenPlan) -> IdSet:
@@ -355,6 +400,7 @@ def category_set(category_id: str) -> IdSet:
         f"{{ref}} IN (SELECT archive_id FROM {CI} WHERE category_id = %s AND archive_id IS NOT NULL)",
         [category_id],
         breadth=-1,
+        ordered=True,
     )
 
 
@@ -469,7 +515,8 @@ def build_query(params: SearchParams) -> Query:
         if by_ids:
             (excluding if token.negated else including).append(token_set(plan))
         sql, sql_params = _archive_token_sql(plan)
-        archives.add(f"NOT {sql}" if token.negated else sql, *sql_params)
+        walk, _ = _archive_token_sql(plan, walk=True)
+        archives.add(f"NOT {sql}" if token.negated else sql, *sql_params, walk=f"NOT {walk}" if token.negated else walk)
         if token.numeric is not None and not token.negated:
             tanks_possible = False  # page and read counts never match a tank
         elif token.numeric is None:
@@ -550,11 +597,44 @@ def count_archives(query: Query) -> int:
     return query.archive_count
 
 
+def _merged_sql(query: Query, *, select: str) -> tuple[str, list[Any]] | None:
+    """SQLite: `SELECT <select>` over the matching ids as one merge of the sets'
+    id-ordered index ranges (INTERSECT / EXCEPT with ORDER BY), or None when probing
+    the driver's rows one by one is cheaper.
+
+    A probe is a B-tree descent, several times the cost of reading the next index
+    entry: when the driver is a large part of the library (say 39,000 `language:english`
+    against `female:` and `-male:`, 92,000 and 85,000), reading every set once in id
+    order beats descending into each of the others per driver row. A small driver
+    (a rare tag) keeps its probes, which never read the large sets at all.
+    """
+    sets = [*query.including, *query.excluding]
+    if _postgres() or len(sets) < 2 or not all(s.ordered for s in sets):
+        return None
+    driver = query.driver
+    # The library's size from the end of the rowid B-tree (one descent; never below
+    # the number of rows), rather than a count of them.
+    size = int(_fetch(f"SELECT COALESCE(MAX(rowid), 0) FROM {A}", [])[0][0])
+    threshold = max(ESTIMATE_CAP, size // MERGE_FRACTION)
+    if driver.estimate(threshold) < threshold:
+        return None
+    parts, params = [driver.members], list(driver.members_params)
+    for item in query.others:
+        parts.append(f"INTERSECT {item.members}")
+        params += item.members_params
+    for item in query.excluding:
+        parts.append(f"EXCEPT {item.members}")
+        params += item.members_params
+    where, visible_params = _visible(query, "d.id")
+    return f"SELECT {select} FROM ({' '.join(parts)} ORDER BY 1) d WHERE {where}", params + visible_params
+
+
 def _count_archives(query: Query) -> int:
     if query.empty:
         return 0
     if query.by_ids and query.including:
-        return int(_fetch(*_by_ids_sql(query, select="COUNT(*)"))[0][0])
+        merged = _merged_sql(query, select="COUNT(*)")
+        return int(_fetch(*(merged or _by_ids_sql(query, select="COUNT(*)")))[0][0])
     if query.by_ids and len(query.excluding) == 1:
         # Everything but one set: the base count less the visible members of the set.
         sql, params = _visible(query, "d.id")
@@ -604,24 +684,54 @@ def sort_tuple(params: SearchParams, k1: Any, title_sort: str, item_id: str) -> 
     return (0, k1, title_sort, item_id)
 
 
+# Sets are counted up to this many to choose the driver (the smallest).
+ESTIMATE_CAP = 2000
+# SQLite merges id-ordered sets instead of probing when the driver holds at least
+# this fraction (1/n) of the library.
+MERGE_FRACTION = 4
+
 # Up to this many matches, a page sorts all of them; above, it walks the order's index.
 SORT_MATCHES_MAX = 3000
 
 
-def _page_where(query: Query) -> tuple[str, list[Any], bool]:
+# PostgreSQL fences off hashing (see _fence) when a walk is expected to read at most
+# this many rows: about where one probe per row costs as much as the hash.
+SHORT_WALK_ROWS = 1000
+
+
+def _short_walk(query: Query, offset: int, limit: int | None) -> bool:
+    """PostgreSQL: an index walk for this page is expected to read few rows, going by
+    the share of the library that matches (the planner's row count of the table)."""
+    if not _postgres() or limit is None or not query.archive_count or query.archives.walk_sql == query.archives.sql:
+        return False
+    library = float(_fetch("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [A])[0][0])
+    if library <= 0:  # never analysed (a new, small library): counted instead
+        library = _count_base(query)
+    return (offset + limit) * library / query.archive_count <= SHORT_WALK_ROWS
+
+
+def _page_where(query: Query, offset: int, limit: int | None) -> tuple[str, list[Any], bool]:
     """(WHERE, params, small): `small` when the matches are few and listed by a set."""
-    where, params = query.archives.render(), list(query.archives.params)
-    if not _postgres():
-        # Unary + keeps SQLite from picking the flags index (nearly every row passes it)
-        # over the order's index that can stop after one page.
-        where = where.replace("a.missing =", "+a.missing =").replace("a.in_tank =", "+a.in_tank =")
     small = (
         query.by_ids
         and bool(query.including)
         and query.archive_count is not None
         and query.archive_count <= SORT_MATCHES_MAX
     )
-    if small:
+    walk = not small and _short_walk(query, offset, limit)
+    where, params = query.archives.render(walk=walk), list(query.archives.params)
+    if not _postgres():
+        # Unary + keeps SQLite from picking the flags index (nearly every row passes it)
+        # over the order's index that can stop after one page.
+        where = where.replace("a.missing =", "+a.missing =").replace("a.in_tank =", "+a.in_tank =")
+    if small and not _postgres() and (query.others or query.excluding):
+        # SQLite: the matches themselves (a few thousand), not the driver's members: a
+        # large driver narrowed down by the other sets (39,000 `language:english` less
+        # `female:`, 1,948 left) would otherwise have each of its wide rows read.
+        matches, matches_params = _merged_sql(query, select="d.id") or _by_ids_sql(query, select="d.id")
+        where = f"a.id IN ({matches}) AND {where}"
+        params = matches_params + params
+    elif small:
         where = f"a.id IN ({query.driver.members}) AND {where}"
         params = query.driver.members_params + params
     return where, params, small
@@ -655,7 +765,7 @@ def archive_page_rows(query: Query, *, offset: int, limit: int | None) -> list[t
 
 def _title_rows(query: Query, offset: int, limit: int | None) -> list[tuple[Any, ...]]:
     d = "DESC" if query.params.desc else "ASC"
-    where, params, _ = _page_where(query)
+    where, params, _ = _page_where(query, offset, limit)
     sql = (
         f"SELECT a.id, a.title_sort, a.title_sort FROM {A} a{_state_join(query)}"
         f" WHERE {where} ORDER BY {_collate('a.title_sort')} {d}, a.id {d}"
@@ -667,7 +777,7 @@ def _lastread_rows(query: Query, offset: int, limit: int | None) -> list[tuple[A
     # Newest first unless `desc`, which LANraragi inverts for this key. SQLite is told
     # to walk the last-read index (left alone, it picks the user index: every row).
     d = "ASC" if query.params.desc else "DESC"
-    where, params, small = _page_where(query)
+    where, params, small = _page_where(query, offset, limit)
     walk = "" if small or _postgres() else " INDEXED BY readingstate_lastread_idx CROSS"
     sql = (
         f"SELECT a.id, rs.lastreadtime, a.title_sort FROM {RS} rs{walk} JOIN {A} a ON a.id = rs.archive_id"
@@ -681,7 +791,7 @@ def _namespace_rows(query: Query, offset: int, limit: int | None) -> list[tuple[
     """Archives with a value for the namespace in value order (then title, id; all
     reversed by `desc`), then those without one in title order, never reversed."""
     namespace, d = query.params.sort, "DESC" if query.params.desc else "ASC"
-    where, params, small = _page_where(query)
+    where, params, small = _page_where(query, offset, limit)
     # SQLite walks the (namespace, value) index only when told to start from it.
     walk = "" if small or _postgres() else " INDEXED BY sortvalue_ns_value_idx CROSS"
     state = _state_join(query)

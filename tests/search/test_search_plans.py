@@ -10,6 +10,7 @@ import random
 import pytest
 from django.db import connection
 
+from archives import categories
 from archives import tankoubons
 from archives.models import Archive
 from archives.models import ArchiveSortValue
@@ -56,6 +57,10 @@ FILTERS = [
     "-pages:>30",
     "kana, -artist:kana",
     "nothing at all",
+    "female:, -male:",
+    "language:english, female:glasses, -male:glasses",
+    "language:, female:, -artist:, -male:summer",
+    "language:english, artist:, -male:glasses",
 ]
 PARAMS = [
     {},
@@ -119,13 +124,27 @@ def reference(params: SearchParams) -> tuple[int, list[str]]:
     return len(keyed), [arcid for _, arcid in keyed]
 
 
-@pytest.fixture(params=["sorted matches", "index walks"])
+def force_merges_and_short_walks(monkeypatch) -> None:
+    """Every count of several id-ordered sets merges them (SQLite), every walk is
+    short (PostgreSQL's fenced probes, through the links rather than the tag array),
+    every token's title matches are matched again in its members (PostgreSQL)."""
+    monkeypatch.setattr(q, "GIN_MAX_TAGS", 0)
+    monkeypatch.setattr(q, "ESTIMATE_CAP", 1)
+    monkeypatch.setattr(q, "MERGE_FRACTION", 10**9)
+    monkeypatch.setattr(q, "SHORT_WALK_ROWS", 10**9)
+    monkeypatch.setattr(q, "MEMBERS_TITLE_IDS_MAX", 0)
+
+
+@pytest.fixture(params=["sorted matches", "index walks", "merges and short walks"])
 def plans(request, monkeypatch):
-    """Both ways to a page; lists cut short so that the SQL fallbacks run too."""
+    """Every way to a count and a page; lists cut short so that the SQL fallbacks run too."""
     if request.param == "index walks":
         monkeypatch.setattr(q, "SORT_MATCHES_MAX", 0)
         monkeypatch.setattr(q, "MAX_LISTED_TAGS", 1)
         monkeypatch.setattr(q, "MAX_LISTED_TITLES", 2)
+    if request.param == "merges and short walks":
+        monkeypatch.setattr(q, "SORT_MATCHES_MAX", 0)
+        force_merges_and_short_walks(monkeypatch)
 
 
 @pytest.mark.parametrize("extra", PARAMS, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "plain")
@@ -154,3 +173,36 @@ def test_random_picks_are_matches(library):
         _, expected = reference(params)
         picked = q.random_ids(q.build_query(params), 5)
         assert len(picked) == min(5, len(expected)) and set(picked) <= set(expected), text
+
+
+def test_forced_plans_are_the_ones_tested(library, monkeypatch):
+    """The "merges and short walks" variant really takes those paths on this database."""
+    force_merges_and_short_walks(monkeypatch)
+    # (`female:` and `male:` also match titles here, whose sets are not id-ordered.)
+    query = q.build_query(SearchParams(filter="language:english, artist:, -male:glasses"))
+    q.count_archives(query)
+    merged = q._merged_sql(query, select="COUNT(*)")
+    assert (merged is None) == (connection.vendor == "postgresql")
+    if merged is not None:
+        assert "INTERSECT" in merged[0] and "EXCEPT" in merged[0]
+    query = q.build_query(SearchParams(filter="summer"))
+    q.count_archives(query)
+    assert q._short_walk(query, 0, 10) == (connection.vendor == "postgresql")
+    if connection.vendor == "postgresql":
+        assert "OFFSET 0" in query.archives.render(walk=True)
+        assert "OFFSET 0" not in query.archives.render()
+
+
+@pytest.mark.parametrize("forced", [False, True], ids=["as planned", "merged"])
+def test_static_category_with_tokens_counts_the_same(library, monkeypatch, forced):
+    if forced:
+        force_merges_and_short_walks(monkeypatch)
+    category = categories.category_create(name="some")
+    for arcid in library[::3]:
+        categories.category_add(catid=category.pk, item_id=arcid)
+    for text in ("female:, -male:", "language:english", "-artist:", "summer, -female:glasses"):
+        params = SearchParams(filter=text, category=category.pk, grouped=False)
+        count, expected = reference(params)
+        query = q.build_query(params)
+        assert q.count_archives(query) == count, text
+        assert q.ordered_ids(query, start=0, size=None) == expected, text
