@@ -37,13 +37,25 @@ def test_search_indexes_exist():
         assert names <= _indexes(table), (table, names - _indexes(table))
 
 
-def test_sqlite_covering_index_serves_a_title_page():
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite plan")
+def test_the_title_index_serves_a_page_of_titles():
+    """The default listing (title order, first page) reads the title index, not a sort."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "EXPLAIN QUERY PLAN SELECT a.id FROM archives_archive a WHERE +a.missing = 0 AND +a.in_tank = 0"
-            " ORDER BY a.title_sort, a.id LIMIT 100"
-        )
+        if connection.vendor == "postgresql":
+            # The test library is tiny (no statistics): without these the planner rightly
+            # prefers a scan and a sort. With them it still may not use an index that
+            # cannot give this order.
+            cursor.execute(
+                "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off"
+            )
+            cursor.execute(
+                "EXPLAIN SELECT a.id FROM archives_archive a WHERE a.missing = false AND a.in_tank = false"
+                ' ORDER BY a.title_sort COLLATE "C", a.id LIMIT 100'
+            )
+        else:
+            cursor.execute(
+                "EXPLAIN QUERY PLAN SELECT a.id FROM archives_archive a WHERE +a.missing = 0 AND +a.in_tank = 0"
+                " ORDER BY a.title_sort, a.id LIMIT 100"
+            )
         plan = " ".join(str(row[-1]) for row in cursor.fetchall())
-    assert "archive_title_sort_cover_idx" in plan and "TEMP B-TREE" not in plan, plan
+    assert "archive_title_sort_cover_idx" in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
