@@ -165,7 +165,7 @@ def _gunicorn(app: str, port: int, workers: int, *extra: str) -> list[str]:
     """gunicorn serving `app` with `manage.py serve`'s worker model, so only the application differs."""
     return [
         sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
-        "--workers", str(workers), "--threads", "8", "--timeout", "120", *extra,
+        "--workers", str(workers), "--threads", "8", "--timeout", "120", "--no-control-socket", *extra,
     ]  # fmt: skip
 
 

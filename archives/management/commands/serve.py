@@ -46,6 +46,8 @@ class Command(BaseCommand):
             "120",
             "--access-logfile",
             "-",
+            # No gunicornc socket: every gunicorn of a user would share one path in $HOME.
+            "--no-control-socket",
         ]
         worker = [python, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO", "--concurrency", "2"]
         procs = [subprocess.Popen(web)]
