@@ -378,6 +378,12 @@ def test_categories_page_and_jobs_page(session, library, editor):
     expect(waiting.locator('[data-field="state"]')).to_have_text("finished")  # polled by jobs.js
     expect(waiting.locator('[data-field="count"]')).to_have_text("4/4")
 
+    # A job queued after the page loaded shows up without a reload.
+    later = job_enqueue("build_stat_hashes", [])
+    fresh = page.locator(f'tr[data-job="{later.pk}"]')
+    expect(fresh).to_contain_text("Rebuild tag index", timeout=15_000)
+    expect(fresh.locator('[data-field="state"]')).to_have_text("finished")
+
 
 def test_a_title_with_markup_stays_text(session, library, editor):
     entry = next(iter(library.values()))

@@ -46,4 +46,39 @@
   }
 
   if (watching.length) window.setTimeout(poll, 500);
+
+  // New jobs (queued elsewhere: an upload's cover, a scan by the file watcher) appear
+  // without a reload: while the page is visible, fetch it again every few seconds and
+  // swap in its two lists, then follow the unfinished jobs it names.
+  const LIST_EVERY = 4000;
+
+  async function refreshList() {
+    try {
+      const reply = await fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
+      if (!reply.ok) return;
+      const fresh = new DOMParser().parseFromString(await reply.text(), "text/html");
+      for (const name of ["running", "recent"]) {
+        const mine = document.querySelector('[data-region="' + name + '"]');
+        const theirs = fresh.querySelector('[data-region="' + name + '"]');
+        if (mine && theirs && mine.innerHTML !== theirs.innerHTML && !mine.contains(document.activeElement)) {
+          mine.replaceChildren(...theirs.childNodes);
+        }
+      }
+      const freshData = fresh.getElementById("jobs-data");
+      const ids = freshData ? JSON.parse(freshData.textContent).watch : [];
+      const idle = watching.length === 0;
+      for (const id of ids) if (!watching.includes(id)) watching.push(id);
+      if (idle && watching.length) window.setTimeout(poll, 500);
+    } catch (error) {
+      // Offline or the server restarting: try again on the next turn.
+    }
+  }
+
+  function scheduleList() {
+    window.setTimeout(async function () {
+      if (document.visibilityState === "visible") await refreshList();
+      scheduleList();
+    }, LIST_EVERY);
+  }
+  scheduleList();
 })();
