@@ -44,9 +44,20 @@ def library(request: HttpRequest) -> HttpResponse:
             "sort_choices": selectors.sort_choices(query.sortby),
             "member": is_member(request),
             "suggest_minweight": selectors.suggest_minweight(),
-            "library_data": {"pagesize": pagesize, "member": is_member(request)},
+            "library_data": {
+                "pagesize": pagesize,
+                "member": is_member(request),
+                # Where the reader keeps progress in the browser (reader.js), the cards
+                # show that progress too.
+                "localProgress": _progress_is_local(request),
+            },
         },
     )
+
+
+def _progress_is_local(request: HttpRequest) -> bool:
+    config = get_config()
+    return not config.server_tracks_progress or (config.authprogress and not is_member(request))
 
 
 def _href(querystring: str) -> str:

@@ -453,6 +453,15 @@ def test_progress_stays_in_the_browser_when_the_server_does_not_track_it(session
     assert page.evaluate(f"localStorage.getItem('hondana.progress.{arcid}')") == "3"
     assert ReadingState.objects.get(archive_id=arcid, user=None).progress == 0
 
+    # The library's card shows the browser's progress, as it shows the server's.
+    page.goto("/")
+    card = page.locator(f'li.card[data-id="{arcid}"]')
+    expect(card.locator(".card-meta")).to_contain_text("read 3")
+    expect(card.locator(".cover-progress")).to_have_count(1)
+    page.locator("#filter").fill(Archive.objects.get(pk=arcid).title)
+    page.locator("#filter").press("Enter")
+    expect(page.locator(f'li.card[data-id="{arcid}"] .card-meta')).to_contain_text("read 3")  # cards built by JS
+
     # Reopened, it resumes from the browser's copy; then the vertical mode, to the end.
     page.goto(f"/reader?id={arcid}")
     expect(reader).to_have_attribute("data-current-page", "3")

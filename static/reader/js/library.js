@@ -18,6 +18,7 @@
 
   H.suggest(input, document.getElementById("filter-suggestions"), { search: true });
   H.lazyImages(grid);
+  showLocalProgress(grid);
 
   function stateFromQuery(search) {
     const q = new URLSearchParams(search);
@@ -97,10 +98,27 @@
       meta.append(" ", H.el("a", { class: "card-edit", href: "/edit?id=" + encodeURIComponent(item.arcid) },
         "Edit", H.el("span", { class: "visually-hidden", text: " " + item.title })));
     }
-    return H.el("li", { class: "card" + (isnew ? " is-new" : "") },
+    const attributes = { class: "card" + (isnew ? " is-new" : "") };
+    if (!tank) Object.assign(attributes, { "data-id": item.arcid, "data-pages": String(pages) });
+    return H.el("li", attributes,
       H.el("a", { class: "card-link", href: H.readerUrl(item.arcid) },
         cover, H.el("span", { class: "card-title", title: item.title, text: item.title })),
       meta);
+  }
+
+  // Progress the reader kept in this browser (the server does not track it for this
+  // visitor): the same bar and "read N" as server-side progress.
+  function showLocalProgress(root) {
+    if (!config.localProgress) return;
+    root.querySelectorAll("li.card[data-id]").forEach(function (li) {
+      const page = Number(H.store.get("hondana.progress." + li.dataset.id, 0)) || 0;
+      const pages = Number(li.dataset.pages) || 0;
+      if (page <= 0 || li.querySelector(".local-progress")) return;
+      const bar = H.el("span", { class: "cover-progress local-progress" });
+      bar.style.width = (pages ? Math.min(Math.round((100 * page) / pages), 100) : 0) + "%";
+      li.querySelector(".cover").append(bar);
+      li.querySelector(".card-meta").append(" ", H.el("span", { class: "local-progress", text: "read " + page }));
+    });
   }
 
   // The same links as reader.selectors.pager.
@@ -174,6 +192,7 @@
     const fragment = document.createDocumentFragment();
     data.data.forEach(function (item) { fragment.append(card(item)); });
     grid.append(fragment);
+    showLocalProgress(grid);
     const empty = document.getElementById("empty");
     if (empty) empty.hidden = data.data.length > 0;
     H.lazyImages(grid);
