@@ -28,6 +28,7 @@ from .base import ArchiveReader
 from .base import CorruptArchive
 from .base import Limits
 from .base import Member
+from .base import Span
 from .base import check_count
 from .base import read_capped
 from .base import refuse_oversize
@@ -129,6 +130,18 @@ class RarReader(ArchiveReader):
 
     def _open_resolved(self, name: str) -> BinaryIO:
         return self._open_info(self._index[name])
+
+    def _span_resolved(self, name: str) -> Span | None:
+        info = self._index[name]
+        if info.compress_type != rarfile.RAR_M0 or info.needs_password() or getattr(info, "file_redir", None):
+            return None
+        if info.flags & (rarfile.RAR_FILE_SPLIT_BEFORE | rarfile.RAR_FILE_SPLIT_AFTER):
+            return None  # continued in another volume
+        # rarfile records where each block's data starts, right after its header.
+        offset, stored = getattr(info, "data_offset", None), getattr(info, "add_size", None)
+        if offset is None or stored != info.file_size:
+            return None
+        return Span(offset, info.file_size)
 
     @property
     def random_access(self) -> bool:

@@ -75,6 +75,28 @@ def test_spans_point_at_the_members_bytes(tmp_path, maker, stored):
             reader.span("../001.jpg")
 
 
+@pytest.mark.parametrize("kind", ["rar4 stored", "rar5 stored", "rar5 compressed"])
+def test_rar_spans_only_for_stored_members(tmp_path, kind):
+    from tests.formats import rarbuild
+
+    path = tmp_path / "book.cbr"
+    members = list(PAGES.items())
+    if kind == "rar4 stored":
+        rarbuild.write_rar4_stored(path, members)
+    elif kind == "rar5 stored":
+        rarbuild.rar5.write_rar5(path, members)
+    else:
+        rarbuild.write_rar5_compressed(path, members)
+    data = path.read_bytes()
+    with formats.open_archive(path, limits=formats.Limits()) as reader:
+        for name, page in PAGES.items():
+            span = reader.span(name)
+            if kind == "rar5 compressed":
+                assert span is None
+            else:
+                assert data[span.offset : span.offset + span.length] == page
+
+
 def test_local_header_extra_field_is_skipped(tmp_path):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
