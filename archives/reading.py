@@ -18,6 +18,7 @@ from contextlib import closing
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from typing import overload
 
 from django.conf import settings
 from django.core.cache import cache
@@ -241,11 +242,12 @@ def page_info(*, archive: Archive) -> PageList:
         _mark_missing(archive)
         raise ArchiveNotFound(archive.pk) from None
     cache.set(_list_key(archive.pk), {"names": names, "random_access": random_access}, timeout=None)
-    _page_lists.put(archive.pk, PageList(names=names, random_access=random_access))
+    info = PageList(names=names, random_access=random_access)
+    _page_lists.put(archive.pk, info)
     if archive.pagecount != len(names):
         Archive.objects.filter(pk=archive.pk).update(pagecount=len(names))
         archive.pagecount = len(names)
-    return PageList(names=names, random_access=random_access)
+    return info
 
 
 def page_list(*, archive: Archive) -> list[str]:
@@ -284,18 +286,18 @@ def page_get(*, archive: Archive, path: str) -> Page:
     resize = config.enableresize and content_type.startswith("image/")
     threshold = config.sizethreshold * 1024
     index = None if info.random_access else _resolve_page(info.names, path)
+    found: bytes | FileSlice | None = None
     if info.random_access:
-        sliced = _member_slice(archive, path)
+        found = _read_member(archive, path, as_slice=True)
     elif index is not None:
-        sliced = pagecache.pagecache_slice(archive.pk, index)
-    else:
-        sliced = None
-    if sliced is not None:
-        if not (resize and sliced.length > threshold):
-            return Page(b"", content_type, file=sliced)
-        sliced.close()
-    data: bytes | None = None
-    if index is not None:
+        found = pagecache.pagecache_slice(archive.pk, index)
+    if isinstance(found, FileSlice):
+        if not (resize and found.length > threshold):
+            return Page(b"", content_type, file=found)
+        found.close()
+        found = None
+    data = found
+    if data is None and index is not None:
         data = _cached_page(archive, index)
     if data is None:
         data = _read_member(archive, path)
@@ -346,19 +348,19 @@ def member_bytes(*, archive: Archive, name: str) -> bytes:
     return _read_member(archive, name)
 
 
-def _read_member(archive: Archive, path: str) -> bytes:
+@overload
+def _read_member(archive: Archive, path: str) -> bytes: ...
+@overload
+def _read_member(archive: Archive, path: str, *, as_slice: bool) -> bytes | FileSlice: ...
+def _read_member(archive: Archive, path: str, *, as_slice: bool = False) -> bytes | FileSlice:
+    """A member's bytes; with `as_slice`, a member stored unencoded in the local
+    archive file comes back as a FileSlice of it instead of being read."""
     with _reading(archive, path), open_reader(archive) as reader:
-        return reader.read(path, max_bytes=max_page_bytes())
-
-
-def _member_slice(archive: Archive, path: str) -> FileSlice | None:
-    """The member as a stretch of the local archive file, or None where it is encoded."""
-    with _reading(archive, path):
-        with open_reader(archive) as reader:
+        if as_slice:
             span = reader.span(path, max_bytes=max_page_bytes())
-        if span is None:
-            return None
-        return FileSlice(archives_storage().path(archive.file), span.offset, span.length)
+            if span is not None:
+                return FileSlice(archives_storage().path(archive.file), span.offset, span.length)
+        return reader.read(path, max_bytes=max_page_bytes())
 
 
 @contextmanager
