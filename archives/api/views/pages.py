@@ -109,19 +109,27 @@ def _bytes_response(
     return ranged_bytes_response(request, page.data, content_type=page.content_type, headers=headers)
 
 
+def _progress_refused(request: Request, operation: str) -> HttpResponse | None:
+    """The reply when this request may not record progress: 401 with authenticated
+    progress and no key, an error when the server does not track progress at all."""
+    from archives.api.auth import is_authenticated
+
+    config = get_config()
+    if config.authprogress and not is_authenticated(request._request):
+        return plain(operation, success=0, status=401, error="This operation requires authentication.")
+    if not config.server_tracks_progress:
+        return envelope(operation, error="Server-side Progress Tracking is disabled on this instance.")
+    return None
+
+
 class ProgressView(ApiView):
     operations = {"PUT": "update_progress"}
 
     def put(self, request: Request, id: str, page: str) -> HttpResponse:
-        from archives.api.auth import is_authenticated
-
         arcid = self.arcid(id)
         number = params.parse_integer(page, "page")
-        config = get_config()
-        if config.authprogress and not is_authenticated(request._request):
-            return plain("update_progress", success=0, status=401, error="This operation requires authentication.")
-        if config.localprogress and not config.authprogress:
-            return envelope("update_progress", error="Server-side Progress Tracking is disabled on this instance.")
+        if refused := _progress_refused(request, "update_progress"):
+            return refused
         try:
             saved, when = reading.archive_set_progress(arcid=arcid, page=number, force=params.truthy(request, "force"))
         except reading.ProgressRefused as exc:
@@ -133,15 +141,10 @@ class TankProgressView(ApiView):
     operations = {"PUT": "update_tank_progress"}
 
     def put(self, request: Request, id: str, page: str) -> HttpResponse:
-        from archives.api.auth import is_authenticated
-
         params.tank_id(id)
         number = params.parse_integer(page, "page", minimum=1)
-        config = get_config()
-        if config.authprogress and not is_authenticated(request._request):
-            return plain("update_tank_progress", success=0, status=401, error="This operation requires authentication.")
-        if config.localprogress and not config.authprogress:
-            return envelope("update_tank_progress", error="Server-side Progress Tracking is disabled on this instance.")
+        if refused := _progress_refused(request, "update_tank_progress"):
+            return refused
         try:
             saved, when = reading.tank_set_progress(tank_id=id, page=number)
         except reading.ProgressRefused as exc:
