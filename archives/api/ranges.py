@@ -45,6 +45,13 @@ def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
     return start, min(end, size - 1)
 
 
+def _unsatisfiable(size: int, content_type: str, headers: dict[str, str] | None = None) -> HttpResponse:
+    """416: the range starts past the end; Content-Range gives the real size."""
+    response = HttpResponse(status=416, content_type=content_type, headers=headers)
+    response["Content-Range"] = f"bytes */{size}"
+    return response
+
+
 def ranged_bytes_response(
     request: HttpRequest, data: bytes, *, content_type: str, headers: dict[str, str]
 ) -> HttpResponse:
@@ -53,9 +60,7 @@ def ranged_bytes_response(
     headers = {**headers, "Accept-Ranges": "bytes"}
     selected = parse_range(request.headers.get("Range", ""), size)
     if selected is False:
-        response = HttpResponse(status=416, content_type=content_type, headers=headers)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
+        return _unsatisfiable(size, content_type, headers)
     if selected is None:
         return HttpResponse(data, content_type=content_type, headers=headers)
     start, end = selected
@@ -74,9 +79,7 @@ def ranged_slice_response(
     selected = parse_range(request.headers.get("Range", ""), size)
     if selected is False:
         sliced.close()
-        response = HttpResponse(status=416, content_type=content_type, headers=headers)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
+        return _unsatisfiable(size, content_type, headers)
     if selected is not None:
         start, end = selected
         sliced = sliced.narrow(start, end - start + 1)
@@ -112,9 +115,7 @@ def ranged_file_response(
         headers["ETag"] = etag
     selected = parse_range(request.headers.get("Range", ""), size)
     if selected is False:
-        response = HttpResponse(status=416, content_type=content_type)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
+        return _unsatisfiable(size, content_type)
     if request.method == "HEAD":
         response = HttpResponse(content_type=content_type, headers=headers)
         response["Content-Length"] = str(size)
