@@ -103,8 +103,7 @@ def thumbnail_make(*, arcid: str, page: int = 0, source_page: int | None = None)
     number = source_page if source_page is not None else max(page, 1)
     key = thumbnail_key(arcid, page)
     if not names and page == 0 and source_page is None:
-        save_atomic(thumbnails_storage(), key, placeholder_jpeg())
-        return absolute_path(thumbnails_storage(), key)
+        return _store(key, placeholder_jpeg())
     if not 1 <= number <= len(names):
         raise PageOutOfRange(arcid, number)
     try:
@@ -112,9 +111,15 @@ def thumbnail_make(*, arcid: str, page: int = 0, source_page: int | None = None)
     except (reading.PageTooLarge, reading.ArchiveUnreadable, reading.PageNotFound):
         data = None
     quality = COVER_QUALITY if page == 0 else page_quality()
-    save_atomic(thumbnails_storage(), key, _render(data, quality=quality, what=f"Page {number} of {arcid}"))
+    location = _store(key, _render(data, quality=quality, what=f"Page {number} of {arcid}"))
     if page == 0 and data is not None:
         Archive.objects.filter(pk=arcid).update(thumbhash=hashlib.sha1(data).hexdigest())
+    return location
+
+
+def _store(key: str, jpeg: bytes) -> str:
+    """Save a thumbnail; its location, as the API reports it."""
+    save_atomic(thumbnails_storage(), key, jpeg)
     return absolute_path(thumbnails_storage(), key)
 
 
@@ -141,13 +146,10 @@ def tank_thumbnail_make(*, tank_id: str, page: int = 1) -> str:
                 data: bytes | None = reading.member_bytes(archive=archive, name=name)
             except (ArchiveNotFound, reading.PageTooLarge, reading.ArchiveUnreadable, reading.PageNotFound, IndexError):
                 data = None
-            rendered = _render(data, quality=COVER_QUALITY, what=f"Page {page} of {tank_id}")
-            save_atomic(thumbnails_storage(), key, rendered)
-            return absolute_path(thumbnails_storage(), key)
+            return _store(key, _render(data, quality=COVER_QUALITY, what=f"Page {page} of {tank_id}"))
         remaining -= pagecount
     if page == 1:  # an empty tank, or members without pages: the placeholder
-        save_atomic(thumbnails_storage(), key, placeholder_jpeg())
-        return absolute_path(thumbnails_storage(), key)
+        return _store(key, placeholder_jpeg())
     raise PageOutOfRange(tank_id, page)
 
 
