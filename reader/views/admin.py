@@ -32,8 +32,4 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 @member_page
 def jobs(request: HttpRequest) -> HttpResponse:
     overview = selectors.jobs_overview()
-    return render(
-        request,
-        "reader/jobs.html",
-        {**overview, "jobs_data": {"watch": [j["id"] for j in overview["running"]]}},
-    )
+    return render(request, "reader/jobs.html", overview)

@@ -1,56 +1,15 @@
-// Jobs page: poll the unfinished jobs through GET /api/minion/{id} and move their bars.
+// Jobs page: while it is visible, fetch the page again and swap in its two lists, so
+// that bars move and jobs queued elsewhere (an upload's cover, a scan by the file
+// watcher) appear without a reload. Often while something runs, seldom otherwise.
 (function () {
   "use strict";
 
-  const H = window.Hondana;
-  const data = H.data("jobs-data") || { watch: [] };
-  let watching = data.watch.slice();
+  const BUSY_EVERY = 1500;
+  const IDLE_EVERY = 4000;
 
-  function progress(notes) {
-    if (!notes) return null;
-    if (notes.total !== undefined) return [Math.min(Number(notes.done || 0), Number(notes.total)), Number(notes.total)];
-    if (notes.total_pages !== undefined) {
-      const total = Number(notes.total_pages);
-      let done = 0;
-      for (const key of Object.keys(notes)) if (/^\d+$/.test(key) && notes[key] === "processed") done += 1;
-      return [Math.min(done, total), total];
-    }
-    return null;
+  function running() {
+    return document.querySelector('[data-region="running"] tr[data-job]') !== null;
   }
-
-  async function poll() {
-    const still = [];
-    for (const id of watching) {
-      const row = document.querySelector('tr[data-job="' + id + '"]');
-      if (!row) continue;
-      const reply = await H.api("GET", "/api/minion/" + id);
-      if (!reply.ok || !reply.data) continue;
-      const job = reply.data;
-      const state = row.querySelector('[data-field="state"]');
-      state.textContent = job.state;
-      state.className = "state state-" + job.state;
-      const bar = row.querySelector('[data-field="bar"]');
-      const count = row.querySelector('[data-field="count"]');
-      const p = progress(job.notes);
-      if (p) {
-        bar.max = Math.max(p[1], 1);
-        bar.value = p[0];
-        count.textContent = p[0] + "/" + p[1];
-      } else if (job.state === "finished") {
-        bar.max = 1; bar.value = 1; count.textContent = "done";
-      }
-      if (job.state === "inactive" || job.state === "active") still.push(id);
-    }
-    watching = still;
-    if (watching.length) window.setTimeout(poll, 1500);
-  }
-
-  if (watching.length) window.setTimeout(poll, 500);
-
-  // New jobs (queued elsewhere: an upload's cover, a scan by the file watcher) appear
-  // without a reload: while the page is visible, fetch it again every few seconds and
-  // swap in its two lists, then follow the unfinished jobs it names.
-  const LIST_EVERY = 4000;
 
   async function refreshList() {
     try {
@@ -60,25 +19,32 @@
       for (const name of ["running", "recent"]) {
         const mine = document.querySelector('[data-region="' + name + '"]');
         const theirs = fresh.querySelector('[data-region="' + name + '"]');
-        if (mine && theirs && mine.innerHTML !== theirs.innerHTML && !mine.contains(document.activeElement)) {
+        if (!mine || !theirs || mine.innerHTML === theirs.innerHTML) continue;
+        if (!mine.contains(document.activeElement)) {
           mine.replaceChildren(...theirs.childNodes);
+          continue;
         }
+        // Keep the focused element: only the rows' state and progress move.
+        mine.querySelectorAll("tr[data-job]").forEach(function (row) {
+          const now = theirs.querySelector('tr[data-job="' + row.dataset.job + '"]');
+          if (!now) return;
+          for (const field of ["state", "bar", "count"]) {
+            const old = row.querySelector('[data-field="' + field + '"]');
+            const updated = now.querySelector('[data-field="' + field + '"]');
+            if (old && updated) old.replaceWith(updated);
+          }
+        });
       }
-      const freshData = fresh.getElementById("jobs-data");
-      const ids = freshData ? JSON.parse(freshData.textContent).watch : [];
-      const idle = watching.length === 0;
-      for (const id of ids) if (!watching.includes(id)) watching.push(id);
-      if (idle && watching.length) window.setTimeout(poll, 500);
     } catch (error) {
       // Offline or the server restarting: try again on the next turn.
     }
   }
 
-  function scheduleList() {
+  function schedule() {
     window.setTimeout(async function () {
       if (document.visibilityState === "visible") await refreshList();
-      scheduleList();
-    }, LIST_EVERY);
+      schedule();
+    }, running() ? BUSY_EVERY : IDLE_EVERY);
   }
-  scheduleList();
+  schedule();
 })();
