@@ -49,7 +49,6 @@ class SettingsForm(forms.ModelForm):
                 field.help_text = f"Set by the environment ({env_name(name)}). {field.help_text}".strip()
             if name == "archives_per_page":
                 field.widget.attrs.update({"min": 1, "max": 1000})
-                field.min_value = 1
 
     def clean_archives_per_page(self) -> int:
         value = self.cleaned_data["archives_per_page"]

@@ -221,14 +221,11 @@ def _job_row(job: Job, titles: dict[str, str]) -> dict[str, Any]:
         "task": job.task,
         "label": label,
         "state": job.state,
-        "unfinished": job.unfinished,
         "done": progress[0] if progress else None,
         "total": progress[1] if progress else None,
-        "percent": round(100 * progress[0] / progress[1]) if progress and progress[1] else None,
         "archive_id": arcid,
         "archive_title": titles.get(arcid or "", ""),
         "created": job.created,
-        "finished": job.finished,
         "errors": _errors(job),
     }
 

@@ -22,7 +22,9 @@ from reader.access import public_page
 @public_page
 def library(request: HttpRequest) -> HttpResponse:
     query = selectors.LibraryQuery.from_get(request.GET)
-    pagesize = get_config().archives_per_page
+    config = get_config()
+    pagesize = config.archives_per_page
+    member = is_member(request)
     # Offset paging through the search selector: one LIMIT/OFFSET page and a count,
     # whatever the size of the library.
     page = search_page(query.search_params(), start=query.start, pagesize=pagesize)
@@ -42,22 +44,17 @@ def library(request: HttpRequest) -> HttpResponse:
             "total": page.total,
             "tabs": tabs,
             "sort_choices": selectors.sort_choices(query.sortby),
-            "member": is_member(request),
+            "member": member,
             "suggest_minweight": selectors.suggest_minweight(),
             "library_data": {
                 "pagesize": pagesize,
-                "member": is_member(request),
+                "member": member,
                 # Where the reader keeps progress in the browser (reader.js), the cards
                 # show that progress too.
-                "localProgress": _progress_is_local(request),
+                "localProgress": not config.server_tracks_progress or (config.authprogress and not member),
             },
         },
     )
-
-
-def _progress_is_local(request: HttpRequest) -> bool:
-    config = get_config()
-    return not config.server_tracks_progress or (config.authprogress and not is_member(request))
 
 
 def _href(querystring: str) -> str:

@@ -147,7 +147,6 @@
       if (chapter) chapterSelect.value = String(chapter.page);
     }
     scheduleSave(list[list.length - 1]);
-    markOverviewCurrent();
   }
 
   function chapterAt(page) {
