@@ -14,7 +14,6 @@ from archives.api.responses import plain
 from archives.api.responses import unknown_archive
 from archives.api.views.pages import page_response
 from archives.exceptions import ArchiveNotFound
-from archives.models import Archive
 
 XML = "application/xml;charset=UTF-8"
 
@@ -57,7 +56,7 @@ class PageStreamView(ApiView):
 
     def get(self, request: Request, id: str) -> HttpResponseBase:
         number = params.integer(request, "page", default=1) or 1
-        archive = Archive.objects.filter(pk=id, missing=False).first()
+        archive = reading.archive_for_reading(id)
         if archive is None:
             return unknown_archive("serve_opds_page")
         try:
