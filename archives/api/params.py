@@ -83,22 +83,23 @@ def check_json(value: Any, path: str = "/body") -> None:
             check_json(item, f"{path}/{key}")
 
 
+def length(value: str, path: str, low: int, high: int) -> str:
+    """A string between `low` and `high` characters, with the spec's messages."""
+    if len(value) < low:
+        raise ParamError(f"String is too short: {len(value)}/{low}.", path)
+    if len(value) > high:
+        raise ParamError(f"String is too long: {len(value)}/{high}.", path)
+    return value
+
+
 def arcid(value: str, path: str = "/id") -> str:
     """Archive IDs are length-checked only (40), like LANraragi's spec."""
-    n = len(value)
-    if n < 40:
-        raise ParamError(f"String is too short: {n}/40.", path)
-    if n > 40:
-        raise ParamError(f"String is too long: {n}/40.", path)
-    return value
+    return length(value, path, 40, 40)
 
 
 def tank_id(value: str, path: str = "/id") -> str:
     """Tankoubon IDs (TANK_ and 10 digits) are length-checked only, like archive IDs."""
-    n = len(value)
-    if n != 15:
-        raise ParamError(f"String is too {'short' if n < 15 else 'long'}: {n}/15.", path)
-    return value
+    return length(value, path, 15, 15)
 
 
 def integer(

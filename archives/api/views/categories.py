@@ -16,14 +16,6 @@ from archives.api.responses import plain
 from archives.categories import CategoryError
 
 
-def _length(value: str, path: str, low: int, high: int) -> str:
-    if len(value) < low:
-        raise params.ParamError(f"String is too short: {len(value)}/{low}.", path)
-    if len(value) > high:
-        raise params.ParamError(f"String is too long: {len(value)}/{high}.", path)
-    return value
-
-
 def _pinned(request: Any) -> bool:
     # LANraragi: any value but empty, "0" and "false" pins.
     raw = params.raw_param(request, "pinned")
@@ -81,7 +73,7 @@ class CategoryMemberView(ApiView):
     operations = {"PUT": "add_to_category", "DELETE": "remove_from_category"}
 
     def _ids(self, id: str, archive: str) -> tuple[str, str]:
-        return _length(id, "/id", 14, 14), _length(archive, "/archive", 15, 40)
+        return params.length(id, "/id", 14, 14), params.length(archive, "/archive", 15, 40)
 
     def put(self, request: Request, id: str, archive: str) -> HttpResponse:
         catid, item = self._ids(id, archive)
@@ -120,7 +112,7 @@ class BookmarkSetView(ApiView):
     operations = {"PUT": "update_bookmark_link"}
 
     def put(self, request: Request, id: str) -> HttpResponse:
-        catid = _length(id, "/id", 14, 14)
+        catid = params.length(id, "/id", 14, 14)
         try:
             categories.bookmark_set(catid=catid)
         except CategoryError as exc:

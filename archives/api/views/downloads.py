@@ -19,10 +19,8 @@ class DownloadUrlView(ApiView):
     def post(self, request: Request) -> HttpResponse:
         url = params.raw_param(request, "url")
         catid = params.raw_param(request, "catid")
-        if catid is not None and len(catid) != 14:
-            raise params.ParamError(
-                f"String is too {'short' if len(catid) < 14 else 'long'}: {len(catid)}/14.", "/catid"
-            )
+        if catid is not None:
+            params.length(catid, "/catid", 14, 14)
         if not url:
             return envelope("download_url", error="No URL specified.")
         job = downloads.download_queue(url=url, catid=catid)

@@ -40,9 +40,7 @@ MAX_FILTER_LENGTH = 10_000
 
 
 def filter_text(request: Any, name: str = "filter") -> str:
-    raw = params.raw_param(request, name) or ""
-    if len(raw) > MAX_FILTER_LENGTH:
-        raise params.ParamError(f"String is too long: {len(raw)}/{MAX_FILTER_LENGTH}.", f"/{name}")
+    raw = params.length(params.raw_param(request, name) or "", f"/{name}", 0, MAX_FILTER_LENGTH)
     count = len(parse_filter(raw))
     if count > MAX_TOKENS:
         raise params.ParamError(f"Too many search terms: {count}/{MAX_TOKENS}.", f"/{name}")
