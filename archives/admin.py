@@ -133,11 +133,9 @@ class ServerConfigAdmin(admin.ModelAdmin):
 
 @admin.action(description="Remake the covers of the selected archives")
 def remake_covers(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Archive]) -> None:
-    from jobs.services import job_enqueue
-
     count = 0
     for arcid in queryset.values_list("pk", flat=True):
-        job_enqueue("thumbnail_task", ["", arcid, 0], attempts=3, dedupe_key=f"thumbnail_task:{arcid}:0")
+        services.cover_enqueue(arcid=arcid)
         count += 1
     modeladmin.message_user(request, f"Queued {count} cover job(s); see Background jobs for their progress.")
 
@@ -170,9 +168,13 @@ class CategoryAdmin(admin.ModelAdmin):
     def kind(self, obj: Category) -> str:
         return "dynamic" if obj.is_dynamic else "static"
 
-    @admin.display(description="members")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
+        # One count for the whole list page, not a query per row.
+        return super().get_queryset(request).annotate(n_items=Count("items"))
+
+    @admin.display(description="members", ordering="n_items")
     def size(self, obj: Category) -> int:
-        return obj.items.count()
+        return obj.n_items
 
     def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
         data = form.cleaned_data
