@@ -51,6 +51,12 @@ def _state() -> WatcherState:
     return state
 
 
+def _update(**fields: Any) -> None:
+    """Change the watcher's row, creating it first on a fresh database."""
+    _state()
+    WatcherState.objects.filter(pk=1).update(**fields)
+
+
 def _pid(worker: str) -> int:
     _, _, pid = worker.rpartition(":")
     return int(pid) if pid.isdigit() else 0
@@ -66,14 +72,12 @@ def watcher_status(*, now: float | None = None) -> WatcherStatus:
 
 def watcher_stop() -> None:
     """Stop the periodic scans (a scan already running finishes)."""
-    _state()
-    WatcherState.objects.filter(pk=1).update(enabled=False)
+    _update(enabled=False)
 
 
 def watcher_restart() -> WatcherStatus:
     """Start the periodic scans again; the first one is due at once."""
-    _state()
-    WatcherState.objects.filter(pk=1).update(enabled=True, next_scan_at=0)
+    _update(enabled=True, next_scan_at=0)
     return watcher_status()
 
 
@@ -91,10 +95,7 @@ def scan_enqueue(*, full: bool = False) -> Job:
 
 def watcher_rescan() -> Job:
     """Queue a full scan now and (re)start the periodic ones after it."""
-    _state()
-    WatcherState.objects.filter(pk=1).update(
-        enabled=True, next_scan_at=time.time() + max(settings.HONDANA_WATCH_INTERVAL, 0)
-    )
+    _update(enabled=True, next_scan_at=time.time() + max(settings.HONDANA_WATCH_INTERVAL, 0))
     return scan_enqueue(full=True)
 
 
@@ -103,8 +104,7 @@ def watcher_scan(*, full: bool = False, progress: ScanProgress | None = None) ->
     report = library_scan(full=full, progress=progress)
     # A file skipped because an upload held it must be looked at again next time.
     fingerprint = "" if report.busy else report.fingerprint
-    _state()
-    WatcherState.objects.filter(pk=1).update(fingerprint=fingerprint)
+    _update(fingerprint=fingerprint)
     return report
 
 
