@@ -30,6 +30,7 @@ from archives.services import archive_delete
 from archives.services import archive_set_tags
 from archives.storage import archives_storage
 from archives.tags import normalize_tags
+from archives.tags import one_line
 from archives.tankoubons import TANK_ID
 from archives.tankoubons import _refresh_in_tank
 from archives.tankoubons import _set_own_tags
@@ -189,7 +190,7 @@ def restore_apply(*, data: dict[str, Any]) -> dict[str, int]:
             archive = Archive.objects.filter(pk=arcid).first() if arcid in known else None
             if archive is None:
                 continue
-            title = str(item.get("title") or "").replace("\r", "").replace("\n", "").strip()
+            title = one_line(str(item.get("title") or ""))
             if title:
                 archive.title = title
             if item.get("summary") is not None:

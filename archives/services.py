@@ -37,6 +37,7 @@ from archives.storage import upload_key
 from archives.tags import index_form
 from archives.tags import join_tags
 from archives.tags import normalize_tags
+from archives.tags import one_line
 from archives.tags import split_namespace
 from archives.uploads import EMPTY_ID
 from archives.uploads import HashedUpload
@@ -60,10 +61,6 @@ def archive_inspect(path: str) -> tuple[str, int]:
     except formats.ArchiveError as exc:
         logger.info("Refusing unreadable archive %s: %s", path, exc)
         raise UnreadableArchive() from exc
-
-
-def _clean_line(value: str) -> str:
-    return value.replace("\r", "").replace("\n", "").strip()
 
 
 def archive_set_tags(*, archive: Archive, tags: list[str]) -> None:
@@ -151,7 +148,7 @@ def archive_create_from_upload(
                 )
                 ReadingState.objects.create(archive=archive)
                 if title.strip() and title.strip() != "0":
-                    archive.title = _clean_line(title)
+                    archive.title = one_line(title)
                 if summary and summary != "0":
                     archive.summary = summary
                 archive.save(update_fields=["title", "summary"])
@@ -196,8 +193,8 @@ def archive_update_metadata(
         archive = archive_get(arcid=arcid)
         with transaction.atomic():
             fields = []
-            if title is not None and _clean_line(title):
-                archive.title = _clean_line(title)
+            if title is not None and one_line(title):
+                archive.title = one_line(title)
                 fields.append("title")
             if summary is not None:
                 archive.summary = summary

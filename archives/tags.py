@@ -12,11 +12,16 @@ def normalize_tags(raw: str) -> list[str]:
     seen: set[str] = set()
     out: list[str] = []
     for item in raw.split(","):
-        tag = item.replace("\r", "").replace("\n", "").strip()
+        tag = one_line(item)
         if tag and tag not in seen:
             seen.add(tag)
             out.append(tag)
     return out
+
+
+def one_line(value: str) -> str:
+    """CR and LF dropped, then trimmed: how LANraragi cleans titles and tags."""
+    return value.replace("\r", "").replace("\n", "").strip()
 
 
 def join_tags(tags: list[str]) -> str:

@@ -34,6 +34,7 @@ from archives.services import archive_set_tags
 from archives.tagrules import apply_rules
 from archives.tagrules import parse_rules
 from archives.tags import normalize_tags
+from archives.tags import one_line
 from jobs.models import Job
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def _content(archive: Archive) -> Iterator[_ArchiveContent]:
 def new_tags(found: list[str], existing: str) -> list[str]:
     """Tags a plugin found, rewritten by the tag rules, minus those already present."""
     config = get_config()
-    tags = [t.replace("\r", "").replace("\n", "").strip() for t in found]
+    tags = [one_line(t) for t in found]
     if config.tagruleson:
         tags = apply_rules(tags, parse_rules(config.tagrules))
     present = existing.upper()
@@ -220,7 +221,7 @@ def _store(arcid: str, data: dict[str, Any], report: AutoRunReport) -> None:
         archive_set_tags(archive=archive, tags=normalize_tags(f"{archive.tags},{data['new_tags']}"))
         report.added += len(added)
     fields = []
-    title = data.get("title", "").replace("\r", "").replace("\n", "").strip()
+    title = one_line(data.get("title", ""))
     if title:
         # A blank title is ignored, as LANraragi's set_title does.
         archive.title = title
