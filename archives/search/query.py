@@ -152,7 +152,9 @@ _BARE_NAMESPACE = re.compile(r"[^:*%?_]+:")
 def plan_token(token: Token) -> TokenPlan:
     """Resolve the tag side of a token: an exact token uses the tag that equals it if
     there is one, and otherwise falls back to the fuzzy rule, as LANraragi does."""
-    exact_tag = token.exact and Tag.objects.filter(name=token.literal).exists()
+    # Tag names are unique: the exact tag's id, if it exists, is the whole list.
+    exact_ids = list(Tag.objects.filter(name=token.literal).values_list("id", flat=True)[:1]) if token.exact else []
+    exact_tag = bool(exact_ids)
     if exact_tag:
         tag_sql, tag_params = f"SELECT id FROM {T} WHERE name = %s", [token.literal]
     else:
@@ -161,7 +163,9 @@ def plan_token(token: Token) -> TokenPlan:
         tag_sql, tag_params = f"SELECT id FROM {T} WHERE name {op} %s", [pattern]
     title_op, title_pattern = _pattern(token.glob(prefix=not token.exact, suffix=not token.exact))
     plan = TokenPlan(token, tag_sql, tag_params, title_op, title_pattern)
-    if not exact_tag and _BARE_NAMESPACE.fullmatch(token.text):
+    if exact_tag:
+        plan.tag_ids = exact_ids
+    elif _BARE_NAMESPACE.fullmatch(token.text):
         plan.namespace = token.text[:-1]
     else:
         ids = [row[0] for row in _fetch(f"{tag_sql} LIMIT {MAX_LISTED_TAGS + 1}", tag_params)]
@@ -541,8 +545,8 @@ def _tank_lastread_sql() -> str:
     )
 
 
-def _archive_from(query: Query) -> tuple[str, list[Any]]:
-    return f"FROM {A} a{_state_join(query)}", []
+def _archive_from(query: Query) -> str:
+    return f"FROM {A} a{_state_join(query)}"
 
 
 def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
@@ -643,8 +647,7 @@ def _count_archives(query: Query) -> int:
         return _count_base(query) - int(inside[0][0])
     if query.by_ids and not query.excluding:
         return _count_base(query)
-    from_sql, from_params = _archive_from(query)
-    rows = _fetch(f"SELECT COUNT(*) {from_sql} WHERE {query.archives.render()}", from_params + query.archives.params)
+    rows = _fetch(f"SELECT COUNT(*) {_archive_from(query)} WHERE {query.archives.render()}", query.archives.params)
     return int(rows[0][0])
 
 
@@ -891,12 +894,11 @@ def random_ids(query: Query, count: int) -> list[str]:
         picked = random.sample(archive_ids, min(count, len(archive_ids)))
         total = len(archive_ids) + len(tank_ids)
     else:
-        from_sql, from_params = _archive_from(query)
         picked = [
             row[0]
             for row in _fetch(
-                f"SELECT a.id {from_sql} WHERE {query.archives.render()} ORDER BY RANDOM() LIMIT %s",
-                [*from_params, *query.archives.params, count],
+                f"SELECT a.id {_archive_from(query)} WHERE {query.archives.render()} ORDER BY RANDOM() LIMIT %s",
+                [*query.archives.params, count],
             )
         ]
         if not tank_ids:
