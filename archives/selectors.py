@@ -27,8 +27,12 @@ def with_shared_state(qs: QuerySet[Archive]) -> QuerySet[Archive]:
     )
 
 
+# What archive_rows() reads and the bulk listing writes, in this order.
+_LIST_COLUMNS = (*ARCHIVE_FIELDS, "state_isnew", "state_progress", "state_lastreadtime")
+
+
 def archive_rows(qs: QuerySet[Archive]) -> Iterable[dict[str, Any]]:
-    return with_shared_state(qs).values(*ARCHIVE_FIELDS, "state_isnew", "state_progress", "state_lastreadtime")
+    return with_shared_state(qs).values(*_LIST_COLUMNS)
 
 
 def archive_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +73,6 @@ def untagged_ids() -> list[str]:
     return list(Archive.objects.present().filter(untagged=True).order_by().values_list("id", flat=True))
 
 
-_LIST_COLUMNS = (*ARCHIVE_FIELDS, "state_isnew", "state_progress", "state_lastreadtime")
 # archive_json()'s object with its keys in sorted order, as dumps() writes it.
 _LIST_ROW = (
     '{"arcid":%s,"extension":%s,"filename":%s,"isnew":%s,"lastreadtime":%d,"pagecount":%d,'
