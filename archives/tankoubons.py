@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from typing import Any
 
 from django.db import transaction
@@ -31,6 +32,9 @@ from archives.tags import index_form
 from archives.tags import join_tags
 from archives.tags import normalize_tags
 from archives.tags import split_namespace
+
+if TYPE_CHECKING:
+    from jobs.models import Job
 
 TANK_ID = re.compile(r"TANK_\d{10}")
 # An epoch has at most 18 digits here; a longer run is an ordinary tag (and one of
@@ -68,11 +72,11 @@ def _set_own_tags(tank: Tankoubon, tags: list[str]) -> None:
     TankoubonTag.objects.bulk_create([TankoubonTag(tank=tank, tag_id=i) for i in tag_ids], ignore_conflicts=True)
 
 
-def _cover_outdated(tank_id: str) -> None:
-    """The first member changed: remake the tank's cover (a job, after commit)."""
+def tank_cover_enqueue(tank_id: str) -> Job:
+    """Queue the tank's cover (made from its first member), or return the job already queued."""
     from jobs.services import job_enqueue
 
-    job_enqueue("tank_thumbnail_task", ["", tank_id], attempts=3, dedupe_key=f"tank_thumbnail_task:{tank_id}")
+    return job_enqueue("tank_thumbnail_task", ["", tank_id], attempts=3, dedupe_key=f"tank_thumbnail_task:{tank_id}")
 
 
 def tank_create(*, name: str, tankid: str = "") -> Tankoubon:
@@ -129,7 +133,7 @@ def tank_update(*, tank_id: str, archives: list[str] | None, metadata: dict[str,
             )
             _refresh_in_tank([*before, *ordered])
             if before[:1] != ordered[:1]:
-                _cover_outdated(tank_id)
+                tank_cover_enqueue(tank_id)
         invalidate_search_cache()
     return tank
 
@@ -154,7 +158,7 @@ def tank_add_archive(*, tank_id: str, arcid: str) -> tuple[Tankoubon, Archive]:
             TankoubonArchive.objects.create(tank=tank, archive=archive, position=position)
             _refresh_in_tank([arcid])
             if position == 1:
-                _cover_outdated(tank_id)
+                tank_cover_enqueue(tank_id)
             invalidate_search_cache()
     return tank, archive
 
@@ -167,7 +171,7 @@ def tank_remove_archive(*, tank_id: str, arcid: str) -> tuple[Tankoubon, Archive
         deleted, _ = TankoubonArchive.objects.filter(tank=tank, archive=archive).delete()
         if deleted:
             if was_first:
-                _cover_outdated(tank_id)
+                tank_cover_enqueue(tank_id)
             for position, link_id in enumerate(
                 TankoubonArchive.objects.filter(tank=tank).order_by("position").values_list("pk", flat=True), start=1
             ):

@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from rest_framework.request import Request
 
 from archives import reading
+from archives import tankoubons
 from archives import thumbnails
 from archives.api import params
 from archives.api.base import ApiView
@@ -109,7 +110,7 @@ class TankThumbnailView(ApiView):
 
         if not Tankoubon.objects.filter(pk=id).exists():
             return envelope("serve_tankoubon_thumbnail", error="The given tankoubon does not exist.")
-        job = job_enqueue("tank_thumbnail_task", ["", id], attempts=3, dedupe_key=f"tank_thumbnail_task:{id}")
+        job = tankoubons.tank_cover_enqueue(id)
         return plain("serve_tankoubon_thumbnail", status=202, job=job.pk)
 
     def put(self, request: Request, id: str) -> HttpResponse:
