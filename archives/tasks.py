@@ -123,10 +123,9 @@ def scan_library(self: Any, full: bool = False) -> dict[str, Any]:
 def backup_json(self: Any) -> dict[str, Any]:
     """The JSON backup as a file (POST /api/database/backup), fetched by job id later."""
     from archives.backups import backup_write
-    from jobs.models import Job
+    from jobs.progress import job_id_for_task
 
-    job_id = Job.objects.filter(celery_id=self.request.id).values_list("pk", flat=True).first()
-    return backup_write(job_id=job_id or 0)
+    return backup_write(job_id=job_id_for_task(self) or 0)
 
 
 @shared_task(name="download_url", bind=True, soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)

@@ -10,6 +10,12 @@ from typing import Self
 from jobs.models import Job
 
 
+def job_id_for_task(task: Any) -> int | None:
+    """The Job row of a running (bound) Celery task, by its Celery id."""
+    task_id = getattr(getattr(task, "request", None), "id", None)
+    return Job.objects.filter(celery_id=task_id).values_list("pk", flat=True).first() if task_id else None
+
+
 class JobProgress:
     """Throttled writes of string notes to the current job (at most one a second).
 
@@ -29,9 +35,7 @@ class JobProgress:
 
     @classmethod
     def for_task(cls, task: Any, *, every: float = 1.0) -> JobProgress:
-        task_id = getattr(getattr(task, "request", None), "id", None)
-        job_id = Job.objects.filter(celery_id=task_id).values_list("pk", flat=True).first() if task_id else None
-        return cls(job_id, every=every)
+        return cls(job_id_for_task(task), every=every)
 
     def note(self, **notes: Any) -> None:
         if self.job_id is None:
