@@ -15,6 +15,7 @@ from rest_framework import exceptions as drf
 from archives.api.params import ParamError
 from archives.api.render import json_response
 from archives.api.responses import bad_request
+from archives.api.responses import envelope
 from archives.api.responses import not_found
 from archives.api.responses import server_error
 from archives.api.responses import unauthorized
@@ -23,6 +24,7 @@ from archives.api.responses import validation_error
 from archives.exceptions import ArchiveNotFound
 from archives.exceptions import Locked
 from archives.exceptions import UploadRejected
+from archives.stamps import StampError
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
         )
     if isinstance(exc, ArchiveNotFound):
         return unknown_archive(_operation(context))
+    if isinstance(exc, StampError):
+        return envelope(_operation(context), error=exc.message)
     if isinstance(exc, UploadRejected):
         body: dict[str, Any] = {"operation": "upload", "success": 0, "error": exc.message}
         if exc.arcid:

@@ -17,10 +17,7 @@ class StampedPagesView(ApiView):
     operations = {"GET": "get_stamped_pages"}
 
     def get(self, request: Request, id: str) -> HttpResponse:
-        try:
-            pages = stamps.stamped_pages(arcid=id)
-        except stamps.StampError as exc:
-            return envelope("get_stamped_pages", error=exc.message)
+        pages = stamps.stamped_pages(arcid=id)
         return json_response({"result": pages})
 
 
@@ -30,23 +27,17 @@ class PageStampsView(ApiView):
 
     def get(self, request: Request, id: str, index: str) -> HttpResponse:
         page = params.parse_integer(index, "index")
-        try:
-            found = stamps.page_stamps(arcid=id, page=page)
-        except stamps.StampError as exc:
-            return envelope("get_stamps_by_page", error=exc.message)
+        found = stamps.page_stamps(arcid=id, page=page)
         return json_response({"result": [stamps.stamp_json(s) for s in found]})
 
     def put(self, request: Request, id: str, index: str) -> HttpResponse:
         page = params.parse_integer(index, "index")
-        try:
-            stamp = stamps.stamp_add(
-                arcid=id,
-                page=page,
-                content=params.raw_param(request, "content") or "",
-                position=params.raw_param(request, "position") or "",
-            )
-        except stamps.StampError as exc:
-            return envelope("add_stamp", error=exc.message)
+        stamp = stamps.stamp_add(
+            arcid=id,
+            page=page,
+            content=params.raw_param(request, "content") or "",
+            position=params.raw_param(request, "position") or "",
+        )
         return plain("add_stamp", stamp_id=stamp.pk)
 
 
@@ -55,26 +46,17 @@ class StampView(ApiView):
     operations = {"GET": "get_stamp", "PUT": "update_stamp", "DELETE": "delete_stamp"}
 
     def get(self, request: Request, id: str) -> HttpResponse:
-        try:
-            stamp = stamps.stamp_get(stamp_id=id)
-        except stamps.StampError as exc:
-            return envelope("get_stamp", error=exc.message)
+        stamp = stamps.stamp_get(stamp_id=id)
         return json_response(stamps.stamp_json(stamp))
 
     def put(self, request: Request, id: str) -> HttpResponse:
-        try:
-            stamp = stamps.stamp_update(
-                stamp_id=id,
-                content=params.raw_param(request, "content"),
-                position=params.raw_param(request, "position"),
-            )
-        except stamps.StampError as exc:
-            return envelope("update_stamp", error=exc.message)
+        stamp = stamps.stamp_update(
+            stamp_id=id,
+            content=params.raw_param(request, "content"),
+            position=params.raw_param(request, "position"),
+        )
         return envelope("update_stamp", message=f'Updated stamp "{stamp.pk}"!')
 
     def delete(self, request: Request, id: str) -> HttpResponse:
-        try:
-            stamps.stamp_delete(stamp_id=id)
-        except stamps.StampError as exc:
-            return envelope("delete_stamp", error=exc.message)
+        stamps.stamp_delete(stamp_id=id)
         return envelope("delete_stamp")
