@@ -83,6 +83,16 @@ def check_json(value: Any, path: str = "/body") -> None:
             check_json(item, f"{path}/{key}")
 
 
+def require_body(request: Any, media_type: str) -> None:
+    """A request body of `media_type`, as the spec's validator wants it: 'Missing
+    property.' without a body, 'Expected X - got Y.' for another type (on /body)."""
+    content_type = (request.content_type or "").split(";")[0].strip().lower()
+    if request.META.get("CONTENT_LENGTH", "0") in ("", "0") and not request.META.get("HTTP_TRANSFER_ENCODING"):
+        raise ParamError("Missing property.", "/body")
+    if content_type != media_type:
+        raise ParamError(f"Expected {media_type} - got {content_type or 'none'}.", "/body")
+
+
 def length(value: str, path: str, low: int, high: int) -> str:
     """A string between `low` and `high` characters, with the spec's messages."""
     if len(value) < low:

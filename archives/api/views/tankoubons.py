@@ -55,11 +55,7 @@ def _json_body(request: Request) -> dict[str, Any]:
     """The body checked against the spec's schema, as LANraragi's validator does: an
     object, `archives` an array of 40-character IDs, `metadata` an object of strings
     (and the `append` boolean)."""
-    content_type = (request.content_type or "").split(";")[0].strip().lower()
-    if request.META.get("CONTENT_LENGTH", "0") in ("", "0") and not request.META.get("HTTP_TRANSFER_ENCODING"):
-        raise params.ParamError("Missing property.", "/body")
-    if content_type != "application/json":
-        raise params.ParamError(f"Expected application/json - got {content_type or 'none'}.", "/body")
+    params.require_body(request, "application/json")
     data = request.data
     params.check_json(data)
     _expect(data, dict, "object", "/body")

@@ -9,7 +9,6 @@ from archives import services
 from archives.api import params
 from archives.api.base import ApiView
 from archives.api.responses import plain
-from archives.api.responses import validation_error
 from archives.categories import category_add_uploaded
 from archives.exceptions import NoFileAttached
 from archives.uploads import HashedUpload
@@ -26,11 +25,7 @@ class UploadView(ApiView):
         return super().initialize_request(request, *args, **kwargs)
 
     def put(self, request: Request) -> HttpResponse:
-        content_type = (request.content_type or "").split(";")[0].strip().lower()
-        if request.META.get("CONTENT_LENGTH", "0") in ("", "0") and not request.META.get("HTTP_TRANSFER_ENCODING"):
-            return validation_error("Missing property.", "/body")
-        if content_type != "multipart/form-data":
-            return validation_error(f"Expected multipart/form-data - got {content_type or 'none'}.", "/body")
+        params.require_body(request, "multipart/form-data")
         upload = request.FILES.get("file")
         if not isinstance(upload, HashedUpload):
             raise NoFileAttached()
