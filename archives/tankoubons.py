@@ -167,7 +167,8 @@ def tank_remove_archive(*, tank_id: str, arcid: str) -> tuple[Tankoubon, Archive
     """Remove a member and close the gap; removing a non-member succeeds."""
     with write_lock(f"tankoubon-write:{tank_id}", resource=tank_id), transaction.atomic():
         tank, archive = _tank_and_archive(tank_id, arcid)
-        was_first = tank_member_ids(tank_id)[:1] == [arcid]
+        first = TankoubonArchive.objects.filter(tank=tank).order_by("position").values_list("archive_id", flat=True)
+        was_first = first.first() == arcid
         deleted, _ = TankoubonArchive.objects.filter(tank=tank, archive=archive).delete()
         if deleted:
             if was_first:
