@@ -7,12 +7,12 @@ goes through archive_create_from_upload: the same checks, the same record, and a
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import urllib.error
 import urllib.request
 from typing import Any
+from typing import cast
 from urllib.parse import unquote
 from urllib.parse import urlsplit
 
@@ -25,8 +25,8 @@ from archives.models import ArchiveTag
 from archives.models import Tag
 from archives.plugins.runs import plugins_run_enabled
 from archives.services import archive_create_from_upload
-from archives.uploads import ID_PREFIX_BYTES
 from archives.uploads import HashedUpload
+from archives.uploads import HashingUploadHandler
 from jobs.models import Job
 
 logger = logging.getLogger(__name__)
@@ -110,28 +110,23 @@ def _fetch(url: str) -> HashedUpload:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise DownloadError(f"The file is larger than {cap} bytes.")
-        upload = HashedUpload(_file_name(response), response.headers.get_content_type(), 0, None)
-        whole, head, size = hashlib.sha1(), hashlib.sha1(), 0
+        # The same spooling and hashing as an upload over the API.
+        handler = HashingUploadHandler()
+        handler.new_file("file", _file_name(response), response.headers.get_content_type(), None)
+        size = 0
         try:
             while chunk := response.read(CHUNK):
                 size += len(chunk)
                 if size > cap:
                     raise DownloadError(f"The file is larger than {cap} bytes.")
-                if size - len(chunk) < ID_PREFIX_BYTES:
-                    head.update(chunk[: ID_PREFIX_BYTES - (size - len(chunk))])
-                whole.update(chunk)
-                upload.file.write(chunk)
+                handler.receive_data_chunk(chunk, size - len(chunk))
         except (OSError, TimeoutError) as exc:
-            upload.close()
+            handler.file.close()
             raise DownloadError(f"Download failed: {exc}") from None
         except BaseException:
-            upload.close()
+            handler.file.close()
             raise
-    upload.file.flush()
-    upload.file.seek(0)
-    upload.size = size
-    upload.sha1, upload.arcid = whole.hexdigest(), head.hexdigest()
-    return upload
+    return cast(HashedUpload, handler.file_complete(size))
 
 
 def url_download(*, url: str, catid: str = "") -> dict[str, Any]:
