@@ -151,15 +151,9 @@ def regenerate_all(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset:
 ArchiveAdmin.actions = [remake_covers, regenerate_all]
 
 
-class CategoryForm(forms.ModelForm):
-    class Meta:
-        model = Category
-        fields = ["name", "search", "pinned"]
-
-
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    form = CategoryForm
+    fields = ["name", "search", "pinned", "id"]
     list_display = ["name", "id", "kind", "pinned", "size"]
     search_fields = ["name", "=id"]
     readonly_fields = ["id"]
@@ -203,15 +197,9 @@ class TankMemberInline(admin.TabularInline):
         return False  # members are set over the API or in the web editor, which keep tanks consistent
 
 
-class TankForm(forms.ModelForm):
-    class Meta:
-        model = Tankoubon
-        fields = ["name", "summary", "tags"]
-
-
 @admin.register(Tankoubon)
 class TankoubonAdmin(admin.ModelAdmin):
-    form = TankForm
+    fields = ["name", "summary", "tags"]
     list_display = ["name", "id", "progress"]
     search_fields = ["name", "=id", "tags"]
     inlines = [TankMemberInline]
