@@ -131,45 +131,68 @@ def archive_create_from_upload(
 
         fmt, pagecount = archive_inspect(upload.temporary_file_path())
         name, extension = formats.split_name(key)
-        stored = storage.save(key, upload)
+        try:
+            stored = storage.save(key, upload)
+        except BaseException:
+            # A copy that failed half-way (a full disk) leaves no partial file; the
+            # name was free when the lock was taken, so what is there now is ours.
+            if storage.exists(key):
+                storage.delete(key)
+            raise
+        # Until the row is committed the stored file is ours to remove; once it is,
+        # nothing here deletes it (jobs are published after the commit, and a publish
+        # that fails leaves them waiting in the database, see jobs.services).
+        committed = False
         try:
             with transaction.atomic():
-                archive = Archive.objects.create(
-                    id=arcid,
-                    title=name,
-                    filename=name,
-                    extension=extension,
-                    file=stored,
-                    format=fmt,
-                    summary="",
-                    pagecount=pagecount,
-                    size=upload.size,
-                    file_mtime=modified_time(storage, stored),
-                )
-                ReadingState.objects.create(archive=archive)
-                if title.strip() and title.strip() != "0":
-                    archive.title = one_line(title)
-                if summary and summary != "0":
-                    archive.summary = summary
-                archive.save(update_fields=["title", "summary"])
-                # Deliberately unlike LANraragi, the upload `tags` field is normalised even with
-                # date_added off (it stores it as typed, empty items and duplicates included), and
-                # a date_added the uploader gave is kept instead of getting a second one.
-                tag_list = normalize_tags(tags)
-                if config.usedateadded and not any(t.lower().startswith("date_added:") for t in tag_list):
-                    tag_list.append(f"date_added:{int(time.time())}")
-                archive_set_tags(archive=archive, tags=tag_list)
+                archive = _archive_record(
+                    arcid=arcid, stored=stored, name=name, extension=extension, fmt=fmt, pagecount=pagecount,
+                    size=upload.size, title=title, summary=summary, tags=tags, config=config,
+                )  # fmt: skip
                 # The cover is made by a job, so the upload answers at once.
                 cover_enqueue(arcid=arcid)
                 if queue_plugins:
                     plugins_enqueue_enabled(arcid=arcid)
+            committed = True
         except IntegrityError:
             # The same content finished uploading under another name meanwhile.
-            storage.delete(stored)
             raise DuplicateArchive(arcid) from None
-        except BaseException:
-            storage.delete(stored)
-            raise
+        finally:
+            if not committed:
+                storage.delete(stored)
+    return archive
+
+
+def _archive_record(
+    *, arcid: str, stored: str, name: str, extension: str, fmt: str, pagecount: int, size: int,
+    title: str, summary: str, tags: str, config: Any,
+) -> Archive:  # fmt: skip
+    storage = archives_storage()
+    archive = Archive.objects.create(
+        id=arcid,
+        title=name,
+        filename=name,
+        extension=extension,
+        file=stored,
+        format=fmt,
+        summary="",
+        pagecount=pagecount,
+        size=size,
+        file_mtime=modified_time(storage, stored),
+    )
+    ReadingState.objects.create(archive=archive)
+    if title.strip() and title.strip() != "0":
+        archive.title = one_line(title)
+    if summary and summary != "0":
+        archive.summary = summary
+    archive.save(update_fields=["title", "summary"])
+    # Deliberately unlike LANraragi, the upload `tags` field is normalised even with
+    # date_added off (it stores it as typed, empty items and duplicates included), and
+    # a date_added the uploader gave is kept instead of getting a second one.
+    tag_list = normalize_tags(tags)
+    if config.usedateadded and not any(t.lower().startswith("date_added:") for t in tag_list):
+        tag_list.append(f"date_added:{int(time.time())}")
+    archive_set_tags(archive=archive, tags=tag_list)
     return archive
 
 
@@ -220,12 +243,15 @@ def thumbnails_delete(*, arcid: str) -> None:
 
 
 def pages_forget(*, arcid: str) -> None:
-    """Drop what was derived from an ID's pages: the unpacked pages, the cached page list."""
+    """Drop what was derived from an ID's pages: the unpacked pages, the cached page list,
+    and this process's idle open readers (other processes close theirs within seconds)."""
     from archives.pagecache import pagecache_drop
+    from archives.reading import close_readers
     from archives.reading import forget_page_list
 
     pagecache_drop(arcid)
     forget_page_list(arcid)
+    close_readers(arcid)
 
 
 def archive_delete(*, arcid: str) -> str | None:

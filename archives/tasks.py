@@ -3,9 +3,17 @@ declares its retry policy; the task names are LANraragi's Minion job types."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from celery import shared_task
+from celery import signals
+
+from archives.exceptions import ArchiveNotFound
+
+# An archive deleted before its job ran: nothing to do, and running again cannot help.
+GONE = (ArchiveNotFound,)
 
 
 @shared_task(name="build_stat_hashes", bind=True)
@@ -27,7 +35,7 @@ def restore_backup(self: Any, pending_id: int) -> dict[str, Any]:
     return restore_run(pending_id=pending_id)
 
 
-@shared_task(name="extract_pages", bind=True, soft_time_limit=1800, time_limit=1900)
+@shared_task(name="extract_pages", bind=True, permanent_errors=GONE, soft_time_limit=1800, time_limit=1900)
 def extract_pages(self: Any, arcid: str) -> dict[str, Any]:
     """Unpack a slow-to-read archive into the page cache (queued by the first page read)."""
     from archives.pagecache import pagecache_fill
@@ -38,7 +46,7 @@ def extract_pages(self: Any, arcid: str) -> dict[str, Any]:
     return {"success": 1, "id": arcid, "pages": pages}
 
 
-@shared_task(name="thumbnail_task", bind=True, soft_time_limit=300, time_limit=360)
+@shared_task(name="thumbnail_task", bind=True, permanent_errors=GONE, soft_time_limit=300, time_limit=360)
 def thumbnail_task(self: Any, thumbdir: str, arcid: str, page: int = 0) -> dict[str, Any]:
     """One cover (page 0) or page thumbnail. `thumbdir` is kept for LANraragi's
     argument list and ignored: thumbnails live in the "thumbnails" storage."""
@@ -47,13 +55,15 @@ def thumbnail_task(self: Any, thumbdir: str, arcid: str, page: int = 0) -> dict[
     return {"success": 1, "id": arcid, "page": int(page), "path": thumbnail_make(arcid=arcid, page=int(page))}
 
 
-@shared_task(name="page_thumbnails", bind=True, soft_time_limit=3600, time_limit=3700)
+@shared_task(name="page_thumbnails", bind=True, permanent_errors=GONE, soft_time_limit=3600, time_limit=3700)
 def page_thumbnails(self: Any, arcid: str, force: bool = False) -> dict[str, Any]:
     from archives.thumbnails import page_thumbnails_make
     from jobs.progress import JobProgress
 
     with JobProgress.for_task(self) as progress:
-        return page_thumbnails_make(arcid=arcid, force=bool(force), progress=progress)
+        # A run that follows a lost or failed one resumes: pages it noted are done.
+        done = {int(k) for k, v in progress.recorded().items() if k.isdigit() and v == "processed"}
+        return page_thumbnails_make(arcid=arcid, force=bool(force), progress=progress, skip=done)
 
 
 @shared_task(name="regen_all_thumbnails", bind=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
@@ -81,7 +91,7 @@ def run_plugin(self: Any, plugin: str, arcid: Any = 0, arg: str | None = None) -
     return plugin_use(namespace=str(plugin or ""), arcid=str(arcid or ""), oneshot=arg or "").json()
 
 
-@shared_task(name="auto_plugins", bind=True, soft_time_limit=900, time_limit=960)
+@shared_task(name="auto_plugins", bind=True, permanent_errors=GONE, soft_time_limit=900, time_limit=960)
 def auto_plugins(self: Any, arcid: str) -> dict[str, Any]:
     """The enabled metadata plugins on a new archive (upload, scan); stores their tags."""
     from archives.plugins.runs import plugins_run_enabled
@@ -134,3 +144,23 @@ def download_url(self: Any, url: str, catid: str | None = None) -> dict[str, Any
     from archives.downloads import url_download
 
     return url_download(url=url, catid=catid or "")
+
+
+def _spool_sweeper() -> None:
+    from archives.uploads import spool_sweep_now_and_then
+
+    while True:
+        spool_sweep_now_and_then()
+        time.sleep(60)
+
+
+_spool_sweeper_started = threading.Event()
+
+
+@signals.worker_ready.connect
+def on_worker_ready(**kwargs: Any) -> None:
+    """Downloads spool through the upload folder too: each worker sweeps what
+    interrupted ones left there, at start and every ten minutes."""
+    if not _spool_sweeper_started.is_set():
+        _spool_sweeper_started.set()
+        threading.Thread(target=_spool_sweeper, daemon=True, name="hondana-spool-sweeper").start()

@@ -212,13 +212,16 @@ class _RenderPipeline:
         self._pool.shutdown()
 
 
-def page_thumbnails_make(*, arcid: str, force: bool = False, progress: Any = None) -> dict[str, Any]:
+def page_thumbnails_make(
+    *, arcid: str, force: bool = False, progress: Any = None, skip: set[int] | frozenset[int] = frozenset()
+) -> dict[str, Any]:
     """Thumbnails of every page (or the configured cap), reported page by page.
 
     Notes follow LANraragi: `"<n>": "processed"` once page n is done, plus
     `total_pages` and `id`, which Ichaival and LANreader poll. Slow formats are
     unpacked into the page cache in the same single pass that feeds the
     thumbnails, so pages show up from the first seconds, never decoded twice.
+    Pages in `skip` (done by an interrupted earlier run of the job) are not made again.
     """
     from archives import pagecache
 
@@ -228,7 +231,9 @@ def page_thumbnails_make(*, arcid: str, force: bool = False, progress: Any = Non
     if progress is not None:
         progress.note(total_pages=count, id=arcid)
     storage = thumbnails_storage()
-    todo = [n for n in range(1, count + 1) if force or not storage.exists(thumbnail_key(arcid, n))]
+    todo = [
+        n for n in range(1, count + 1) if n not in skip and (force or not storage.exists(thumbnail_key(arcid, n)))
+    ]
     pending = set(todo)
     done_already = [n for n in range(1, count + 1) if n not in pending]
     if progress is not None and done_already:

@@ -9,10 +9,18 @@ SHA-1s, one of the whole file (the client's checksum) and one of its first
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
+
+logger = logging.getLogger(__name__)
 
 ID_PREFIX_BYTES = 512_000
 
@@ -26,6 +34,7 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
     chunk_size = 1024 * 1024
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
+        spool_sweep_now_and_then()
         super().new_file(*args, **kwargs)
         self._whole = hashlib.sha1()
         self._head = hashlib.sha1()
@@ -62,3 +71,46 @@ def compute_id(fileobj: Any) -> str:
 
 
 EMPTY_ID = hashlib.sha1(b"").hexdigest()
+
+
+# An upload or download writes its spool file continuously; one untouched this long
+# belongs to a request or job that was killed (its file is never deleted otherwise).
+SPOOL_MAX_AGE = 3600.0
+_last_sweep = 0.0
+
+
+def spool_sweep(*, max_age: float = SPOOL_MAX_AGE) -> int:
+    """Delete spool files left by interrupted uploads and downloads; return how many."""
+    folder = Path(settings.FILE_UPLOAD_TEMP_DIR or tempfile.gettempdir())
+    if not settings.FILE_UPLOAD_TEMP_DIR:
+        return 0  # the system's temp folder is not ours to sweep
+    cutoff = time.time() - max_age
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
+        except FileNotFoundError:
+            continue  # its upload finished meanwhile
+    if removed:
+        logger.info("Removed %d spool file(s) of interrupted uploads from %s", removed, folder)
+    return removed
+
+
+def spool_sweep_now_and_then(*, every: float = 600.0) -> None:
+    """Sweep the spool at most once per `every` seconds in this process (web processes
+    call it as uploads start, since they may run on machines without a worker)."""
+    global _last_sweep
+    now = time.monotonic()
+    if now - _last_sweep < every:
+        return
+    _last_sweep = now
+    try:
+        spool_sweep()
+    except OSError:
+        logger.warning("Sweeping the upload spool failed", exc_info=True)

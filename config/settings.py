@@ -268,13 +268,28 @@ CELERY_TASK_TIME_LIMIT = env_int("HONDANA_TASK_TIME_LIMIT", 3600, minimum=10)
 CELERY_TASK_ALWAYS_EAGER = env_bool("HONDANA_TASKS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker whose broker went away keeps trying to reconnect for as long as it takes
+# (Celery's default gives up after 100 tries and exits).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Publishing happens after the caller's data is committed, and a job that could not
+# be published waits in the database for the sweep: fail fast instead of blocking
+# the request on a broker that is down.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # Tests give each process its own queue so that parallel runs never share workers.
 CELERY_TASK_DEFAULT_QUEUE = env_str("HONDANA_QUEUE", "hondana")
 # A running job stamps its row every HEARTBEAT seconds; one silent for LOST_AFTER
-# seconds lost its worker and is requeued or failed. Workers look every REAP_EVERY.
+# seconds lost its worker and is requeued or failed. Every REAP_EVERY seconds each
+# worker looks for such jobs and sends again the messages that never reached a worker.
 HONDANA_JOB_HEARTBEAT = env_int("HONDANA_JOB_HEARTBEAT", 10, minimum=1)
 HONDANA_JOB_LOST_AFTER = env_int("HONDANA_JOB_LOST_AFTER", 60, minimum=2)
 HONDANA_JOB_REAP_EVERY = env_int("HONDANA_JOB_REAP_EVERY", 30, minimum=1)
+# A job whose message reached the broker this many seconds ago but that no worker
+# took, while the queue is empty, is sent again (the message was lost with a broker
+# restart). A failed run waits RETRY_DELAY + retries**4 seconds before the next.
+HONDANA_JOB_REPUBLISH_AFTER = env_int("HONDANA_JOB_REPUBLISH_AFTER", 60, minimum=1)
+HONDANA_JOB_RETRY_DELAY = env_int("HONDANA_JOB_RETRY_DELAY", 15, minimum=0)
 # The file watcher (LANraragi's Shinobu): each worker scans the content folder for
 # new, changed and removed files this often, in seconds; 0 turns it off.
 HONDANA_WATCH_INTERVAL = env_int("HONDANA_WATCH_INTERVAL", 60, minimum=0)

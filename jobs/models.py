@@ -15,9 +15,11 @@ class JobState(models.TextChoices):
 class Job(models.Model):
     """One queued unit of work. Its integer primary key is the ID clients poll.
 
-    Celery knows the job by `celery_id`; the lifecycle fields are written only by
-    jobs.signals and jobs.services, never by task code, which reports through
-    JobProgress (notes) and its return value (result).
+    The row is the outbox: it exists before any message does, and a message is
+    only a delivery attempt (see jobs.services). Celery knows the job by
+    `celery_id`; the lifecycle fields are written only by jobs.base.JobTask and
+    jobs.services, never by task code, which reports through JobProgress (notes)
+    and its return value (result).
     """
 
     task = models.CharField(max_length=100, db_index=True)
@@ -37,7 +39,10 @@ class Job(models.Model):
     worker = models.CharField(max_length=200, blank=True, default="")
     heartbeat = models.FloatField(null=True, blank=True, help_text="Last sign of life of the running job (epoch).")
     created = models.DateTimeField(auto_now_add=True)
-    delayed = models.DateTimeField(null=True, blank=True)
+    delayed = models.DateTimeField(null=True, blank=True, help_text="When it may run (later after a failed run).")
+    published = models.DateTimeField(
+        null=True, blank=True, help_text="When its message last reached the broker; empty if it never did."
+    )
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
     retried = models.DateTimeField(null=True, blank=True)
@@ -47,6 +52,7 @@ class Job(models.Model):
         indexes = [
             models.Index(fields=["state", "task"], name="job_state_task_idx"),
             models.Index(fields=["state", "heartbeat"], name="job_state_heartbeat_idx"),
+            models.Index(fields=["state", "delayed"], name="job_state_delayed_idx"),
         ]
 
     def __str__(self) -> str:

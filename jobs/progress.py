@@ -37,6 +37,12 @@ class JobProgress:
     def for_task(cls, task: Any, *, every: float = 1.0) -> JobProgress:
         return cls(job_id_for_task(task), every=every)
 
+    def recorded(self) -> dict[str, str]:
+        """The notes already on the job (those of an earlier, interrupted run included)."""
+        if self.job_id is None:
+            return {}
+        return dict(Job.objects.filter(pk=self.job_id).values_list("notes", flat=True).first() or {})
+
     def note(self, **notes: Any) -> None:
         if self.job_id is None:
             return

@@ -1,10 +1,20 @@
-"""Queueing jobs, reading them for the Minion API, and recovering lost ones."""
+"""Queueing jobs, reading them for the Minion API, and keeping them moving.
+
+The Job row is the outbox: a job exists once its row is committed, and handing its
+message to the broker is only a delivery attempt. `job_publish` never raises; a
+message that could not be sent, or that was lost with the broker, is sent again by
+`jobs_sweep`, which every worker runs at start and then periodically. Workers claim
+rows atomically (jobs.base.JobTask), so a message delivered twice runs once.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -17,17 +27,66 @@ from jobs.models import JobState
 logger = logging.getLogger(__name__)
 
 LOST_MESSAGE = "The worker running this job stopped before it finished (killed, crashed or restarted)."
+# A message handed to the broker HONDANA_JOB_REPUBLISH_AFTER seconds ago whose job
+# has not started, while the queue is empty, was lost with the broker (a restart
+# without persistence) or with a worker that had prefetched it: it is sent again.
+# A row committed this long ago that was never published (the broker was down, or
+# the process died between commit and publish) is published by the sweep.
+UNPUBLISHED_GRACE = timedelta(seconds=5)
 
 
-def _publish(job: Job) -> None:
+class _Outage:
+    """Logs a broker outage once when it starts and once when it ends, not per job."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.down = False
+
+    def failed(self, exc: BaseException) -> None:
+        with self._lock:
+            first, self.down = not self.down, True
+        if first:
+            logger.warning("The job broker cannot be reached (%s: %s); jobs wait in the database", type(exc).__name__, exc)
+
+    def ok(self) -> None:
+        with self._lock:
+            was, self.down = self.down, False
+        if was:
+            logger.info("The job broker is back; waiting jobs are being sent")
+
+
+_outage = _Outage()
+
+
+def _send(job: Job, *, countdown: float | None = None) -> None:
     from config.celery import app
 
+    options: dict[str, Any] = {"task_id": job.celery_id, "priority": job.priority}
+    if countdown:
+        options["countdown"] = countdown
     task = app.tasks.get(job.task)
     if task is not None:
         # apply_async honours task_always_eager (tests, HONDANA_TASKS_EAGER).
-        task.apply_async(args=list(job.args), task_id=job.celery_id, priority=job.priority)
+        task.apply_async(args=list(job.args), **options)
     else:
-        app.send_task(job.task, args=list(job.args), task_id=job.celery_id, priority=job.priority)
+        app.send_task(job.task, args=list(job.args), **options)
+
+
+def job_publish(job: Job, *, countdown: float | None = None) -> bool:
+    """Hand a job's message to the broker; False (logged once per outage) if it could not be."""
+    from config.celery import app
+
+    if app.conf.task_always_eager:
+        _send(job)
+        return True
+    try:
+        _send(job, countdown=countdown)
+    except Exception as exc:  # any broker or network failure: the row waits for the sweep
+        _outage.failed(exc)
+        return False
+    _outage.ok()
+    Job.objects.filter(pk=job.pk, state=JobState.INACTIVE).update(published=timezone.now())
+    return True
 
 
 def job_enqueue(
@@ -41,7 +100,8 @@ def job_enqueue(
     """Record a job and publish it to the broker once the current transaction commits.
 
     With `dedupe_key`, an unfinished job with the same key is returned instead of
-    queueing a second one (LANraragi reuses a running page-thumbnail job the same way).
+    queueing a second one (LANraragi reuses a running page-thumbnail job the same way);
+    if that job's message never reached the broker, or went missing, it is sent again.
     """
     with transaction.atomic():
         if dedupe_key:
@@ -52,6 +112,8 @@ def job_enqueue(
                 .first()
             )
             if existing is not None:
+                if existing.state == JobState.INACTIVE and _due_for_republish(existing, timezone.now()):
+                    transaction.on_commit(lambda: job_publish(existing), robust=True)
                 return existing
         job = Job.objects.create(
             task=task,
@@ -63,8 +125,21 @@ def job_enqueue(
             dedupe_key=dedupe_key,
             delayed=timezone.now(),
         )
-        transaction.on_commit(lambda: _publish(job))
+        # robust: an exception here must never reach the caller, whose data is committed.
+        transaction.on_commit(lambda: job_publish(job), robust=True)
     return job
+
+
+def _due_for_republish(job: Job, now: Any) -> bool:
+    if job.delayed is not None and job.delayed > now:
+        return False
+    if job.published is None:
+        return job.created < now - UNPUBLISHED_GRACE
+    return job.published < now - _republish_after()
+
+
+def _republish_after() -> timedelta:
+    return timedelta(seconds=settings.HONDANA_JOB_REPUBLISH_AFTER)
 
 
 def job_get(job_id: int) -> Job | None:
@@ -73,6 +148,78 @@ def job_get(job_id: int) -> Job | None:
         jobs_recover_lost()
         job.refresh_from_db()
     return job
+
+
+# --- Running: claim, then record the outcome (jobs.base.JobTask) ---------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's hold on a job row for one run; `retries` tells the runs apart."""
+
+    pk: int
+    retries: int
+    attempts: int
+
+    def row(self) -> Any:
+        return Job.objects.filter(pk=self.pk, state=JobState.ACTIVE, retries=self.retries)
+
+
+def _worker_name() -> str:
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def job_claim(celery_id: str, *, task: str, args: list[Any]) -> Claim | None:
+    """Take a waiting job for this run, or None if it ran or runs elsewhere already."""
+    now = timezone.now()
+    fields = {"state": JobState.ACTIVE, "started": now, "worker": _worker_name(), "heartbeat": time.time(), "finished": None}
+    if Job.objects.filter(celery_id=celery_id, state=JobState.INACTIVE).update(**fields):
+        job = Job.objects.values("pk", "retries", "attempts").get(celery_id=celery_id)
+        return Claim(job["pk"], job["retries"], job["attempts"])
+    if Job.objects.filter(celery_id=celery_id).exists():
+        return None
+    # Published without job_enqueue (`celery call`, beat): give it a row anyway.
+    job = Job.objects.create(task=task, celery_id=celery_id, args=args, delayed=now, published=now, **fields)
+    return Claim(job.pk, 0, job.attempts)
+
+
+def job_record_finished(claim: Claim, result: dict[str, Any] | None) -> None:
+    claim.row().update(state=JobState.FINISHED, finished=timezone.now(), result=result, heartbeat=None)
+
+
+def job_record_failed(claim: Claim, error: str) -> None:
+    claim.row().update(state=JobState.FAILED, finished=timezone.now(), heartbeat=None, result={"errors": [error]})
+
+
+def retry_delay(retries: int) -> int:
+    """Seconds before run `retries + 1`: Minion's backoff, retries**4 + 15 by default."""
+    return min(retries**4 + settings.HONDANA_JOB_RETRY_DELAY, 3600)
+
+
+def job_record_retry(claim: Claim, *, reason: str) -> bool:
+    """Put a failed run back in the queue if attempts remain (after a delay); False if none do."""
+    if claim.retries + 1 >= claim.attempts:
+        return False
+    delay = retry_delay(claim.retries)
+    now = timezone.now()
+    job = Job.objects.filter(pk=claim.pk).first()
+    if job is None:
+        return True
+    notes = {**(job.notes or {}), "retry_reason": reason[:500]}
+    if not claim.row().update(
+        state=JobState.INACTIVE, retries=claim.retries + 1, retried=now, delayed=now + timedelta(seconds=delay),
+        heartbeat=None, published=None, notes=notes,
+    ):  # fmt: skip
+        return True  # taken for lost meanwhile and queued again by the sweep
+    job.refresh_from_db()
+    job_publish(job, countdown=delay)
+    return True
+
+
+# --- Minion views ----------------------------------------------------------------------
 
 
 def _epoch(value: Any) -> str | None:
@@ -122,34 +269,95 @@ def _worker_number(worker: str) -> int:
     return int(pid) if pid.isdigit() else 0
 
 
+# --- Recovery ------------------------------------------------------------------------
+
+
 def _is_lost(job: Job, now: float) -> bool:
     beat = job.heartbeat
     return beat is not None and now - beat > settings.HONDANA_JOB_LOST_AFTER
 
 
+def _requeue_lost(job: Job, *, why: str) -> bool:
+    """Send a job whose run was lost back to the queue, or fail it if no attempts remain."""
+    claim = Job.objects.filter(pk=job.pk, state=JobState.ACTIVE, retries=job.retries, heartbeat=job.heartbeat)
+    if job.retries + 1 < job.attempts:
+        if claim.update(
+            state=JobState.INACTIVE, retries=job.retries + 1, retried=timezone.now(), delayed=timezone.now(),
+            heartbeat=None, published=None,
+        ):  # fmt: skip
+            logger.warning("Job %s (%s) %s; queued again", job.pk, job.task, why)
+            job.refresh_from_db()
+            job_publish(job)
+            return True
+    elif claim.update(
+        state=JobState.FAILED, finished=timezone.now(), heartbeat=None, result={"errors": [LOST_MESSAGE]}
+    ):
+        logger.warning("Job %s (%s) %s; marked failed", job.pk, job.task, why)
+        return True
+    return False
+
+
 def jobs_recover_lost() -> int:
     """Requeue or fail the active jobs whose worker stopped sending heartbeats.
 
-    A job that still has attempts left goes back to the queue (tasks are
-    idempotent); the others are marked failed with the reason. Each job is claimed
-    with a conditional UPDATE, so several workers can run this at once.
+    Each job is claimed with a conditional UPDATE, so several workers can run this
+    at once.
     """
     cutoff = time.time() - settings.HONDANA_JOB_LOST_AFTER
-    recovered = 0
-    for job in Job.objects.filter(state=JobState.ACTIVE, heartbeat__lt=cutoff):
-        claim = Job.objects.filter(pk=job.pk, state=JobState.ACTIVE, heartbeat=job.heartbeat)
-        if job.retries + 1 < job.attempts:
-            if claim.update(state=JobState.INACTIVE, retries=job.retries + 1, retried=timezone.now(), heartbeat=None):
-                logger.warning("Job %s (%s) lost its worker; queued again", job.pk, job.task)
-                job.refresh_from_db()
-                _publish(job)
-                recovered += 1
-        elif claim.update(
-            state=JobState.FAILED, finished=timezone.now(), heartbeat=None, result={"errors": [LOST_MESSAGE]}
-        ):
-            logger.warning("Job %s (%s) lost its worker; marked failed", job.pk, job.task)
-            recovered += 1
-    return recovered
+    return sum(
+        _requeue_lost(job, why="lost its worker")
+        for job in Job.objects.filter(state=JobState.ACTIVE, heartbeat__lt=cutoff)
+    )
+
+
+def job_worker_lost(celery_id: str) -> None:
+    """The worker's pool child died running this job (SIGKILL, OOM): run it again if it may."""
+    job = Job.objects.filter(celery_id=celery_id, state=JobState.ACTIVE).first()
+    if job is not None:
+        _requeue_lost(job, why="lost its worker process")
+
+
+def _queue_is_empty() -> bool | None:
+    """Whether the default queue holds no message; None if the broker cannot tell."""
+    from config.celery import app
+
+    try:
+        with app.connection_for_read() as conn:
+            conn.ensure_connection(max_retries=1)
+            declared = conn.default_channel.queue_declare(settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
+            return int(declared.message_count) == 0
+    except Exception:
+        return None
+
+
+def jobs_republish_waiting(*, limit: int = 500) -> int:
+    """Send again the waiting jobs whose message never reached a worker.
+
+    Jobs that were never published go out at once; jobs published long ago only
+    when the queue is empty (otherwise they may simply be waiting their turn, and a
+    second message for each would double a long backlog).
+    """
+    now = timezone.now()
+    waiting = Job.objects.filter(state=JobState.INACTIVE, delayed__lte=now)
+    sent = 0
+    for job in waiting.filter(published__isnull=True, created__lt=now - UNPUBLISHED_GRACE).order_by("id")[:limit]:
+        if not job_publish(job):
+            return sent  # the broker is down: the next sweep tries again
+        sent += 1
+    stale = waiting.filter(published__lt=now - _republish_after()).order_by("id")
+    if stale.exists() and _queue_is_empty():
+        for job in stale[:limit]:
+            if not job_publish(job):
+                break
+            logger.warning("Job %s (%s) was not picked up; sent again", job.pk, job.task)
+            sent += 1
+    return sent
+
+
+def jobs_sweep() -> None:
+    """What each worker does at start and then every HONDANA_JOB_REAP_EVERY seconds."""
+    jobs_recover_lost()
+    jobs_republish_waiting()
 
 
 def job_merge_notes(job_id: int, notes: dict[str, str]) -> None:

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from archives.config import api_key_configured
 from archives.config import get_config
 from archives.config import set_api_key
+from archives.uploads import spool_sweep
 
 
 class Command(BaseCommand):
@@ -19,6 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         get_config()  # creates the settings row with its defaults
+        spool_sweep()  # what uploads killed with an earlier run left behind
         lines: list[str] = []
         if not api_key_configured():
             key = secrets.token_urlsafe(24)
