@@ -107,14 +107,55 @@ def celery_worker(
 def web_server(tmp_path: Path, *, env: dict[str, str] | None = None) -> Iterator[str]:
     """`manage.py serve --no-worker` (gunicorn, as users run it) on this test's
     database and storages; yields its base URL."""
+    with served(tmp_path, worker=False, env=env) as (_, url):
+        yield url
+
+
+def process_tree(pid: int) -> dict[int, str]:
+    """The live descendants of `pid` (pid -> command line), read from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rpartition(")")[2].split()
+            if fields[0] not in "ZX":
+                parents[int(stat.parent.name)] = int(fields[1])
+    tree: dict[int, str] = {}
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, ppid in parents.items():
+            if ppid == parent and child not in tree:
+                with suppress(OSError):
+                    tree[child] = (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                    frontier.append(child)
+    return tree
+
+
+def process_alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie does not)."""
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state not in "ZX"
+
+
+@contextmanager
+def served(
+    tmp_path: Path, *, worker: bool = True, env: dict[str, str] | None = None
+) -> Iterator[tuple[WorkerProcess, str]]:
+    """`manage.py serve`, with its Celery worker unless `worker=False`, on this test's
+    database, storages and queue; yields the serve process and its base URL."""
     import socket
     import urllib.request
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    log = tmp_path / f"web-{uuid.uuid4().hex[:6]}.log"
-    cmd = [sys.executable, "manage.py", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)]
+    log = tmp_path / f"serve-{uuid.uuid4().hex[:6]}.log"
+    cmd = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if not worker:
+        cmd.append("--no-worker")
     with log.open("wb") as out:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env=process_env(env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -129,9 +170,9 @@ def web_server(tmp_path: Path, *, env: dict[str, str] | None = None) -> Iterator
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 server.stop()
-                raise RuntimeError(f"The web server did not start:\n{server.output()}") from None
+                raise RuntimeError(f"manage.py serve did not start:\n{server.output()}") from None
             time.sleep(0.2)
     try:
-        yield url
+        yield server, url
     finally:
         server.stop()

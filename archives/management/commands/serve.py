@@ -1,4 +1,5 @@
-"""Run the web server and a Celery worker together, for the single-machine setup.
+"""Run the web server and a Celery worker together, for the single-machine setup,
+restarting either one that dies (see archives.supervise).
 
 Production runs them as separate processes instead (see the Procfile).
 """
@@ -6,18 +7,18 @@ Production runs them as separate processes instead (see the Procfile).
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from archives.supervise import ChildSpec
+from archives.supervise import Supervisor
+
 
 class Command(BaseCommand):
-    help = "Start gunicorn and a Celery worker; stop both on Ctrl-C."
+    help = "Start gunicorn and a Celery worker, restart either if it dies; stop both on Ctrl-C."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -44,36 +45,25 @@ class Command(BaseCommand):
             "8",
             "--timeout",
             "120",
+            # Finish in-flight requests within serve's 20 s stop deadline.
+            "--graceful-timeout",
+            "15",
             "--access-logfile",
             "-",
             # No gunicornc socket: every gunicorn of a user would share one path in $HOME.
             "--no-control-socket",
         ]
         worker = [python, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO", "--concurrency", "2"]
-        procs = [subprocess.Popen(web)]
+        children = [
+            ChildSpec(
+                "web", web, give_up_after=5, hint=f"Is something else listening on {bind}? Its output above says why."
+            )
+        ]
         if not options["no_worker"]:
-            procs.append(subprocess.Popen(worker))
+            children.append(ChildSpec("worker", worker))
         broker = "Redis" if settings.REDIS_URL else "the filesystem broker"
         self.stdout.write(self.style.SUCCESS(f"Hondana on http://{bind}/ (jobs on {broker}). Ctrl-C stops it."))
-
-        def stop(signum: int, frame: Any) -> None:
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
-        try:
-            while all(proc.poll() is None for proc in procs):
-                time.sleep(0.5)
-        finally:
-            stop(signal.SIGTERM, None)
-            deadline = time.monotonic() + 20
-            for proc in procs:
-                try:
-                    proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-        codes = [proc.returncode for proc in procs]
-        if any(code not in (0, -signal.SIGTERM, None) for code in codes):
-            sys.exit(1)
+        self.stdout.flush()
+        status = Supervisor(children, log=lambda line: self.stderr.write(line, self.style.WARNING)).run()
+        if status:
+            sys.exit(status)
