@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: run test lint bench clean-data
+.PHONY: run test lint bench check-production clean-data
 
 $(VENV)/.runtime: requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ not found" >&2; exit 1; }
@@ -33,6 +33,11 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) -m bench
+
+# A fresh virtualenv from requirements.txt alone, PostgreSQL, a private Redis and the
+# Procfile's release, web and worker lines: upload one archive and wait for its cover.
+check-production:
+	scripts/ci-production
 
 clean-data:
 	rm -rf .test-data
