@@ -245,6 +245,10 @@ HONDANA_MAX_IMAGE_PIXELS = env_int("HONDANA_MAX_IMAGE_PIXELS", 100_000_000, mini
 _broker_dir = DATA_DIR / "broker"
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
+    # kombu's own filesystem transport can hand a worker a half-written message; this
+    # one writes by rename and claims by rename. kombu refuses an import path as a URL
+    # scheme, and an explicit transport wins over the URL's.
+    CELERY_BROKER_TRANSPORT = "jobs.broker:Transport"
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
