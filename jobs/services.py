@@ -319,12 +319,17 @@ def job_worker_lost(celery_id: str) -> None:
 
 def _queue_is_empty() -> bool | None:
     """Whether the default queue holds no message; None if the broker cannot tell."""
+    from kombu.exceptions import ChannelError
+
     from config.celery import app
 
     try:
         with app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1)
-            declared = conn.default_channel.queue_declare(settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
+            try:
+                declared = conn.default_channel.queue_declare(settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
+            except ChannelError:
+                return True  # Redis drops a queue's key when it empties: no such queue, no message
             return int(declared.message_count) == 0
     except Exception:
         return None

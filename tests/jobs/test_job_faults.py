@@ -234,3 +234,13 @@ def test_a_killed_upload_leaves_a_spool_file_that_start_up_removes(tmp_path):
         [sys.executable, "manage.py", "hondana_init"], cwd=ROOT, env=process_env(env), check=True, capture_output=True
     )
     assert list((data / "tmp").iterdir()) == [fresh]
+
+
+def test_a_message_lost_by_the_broker_is_sent_again(client, auth_header, tmp_path):
+    purge_queue()
+    job = job_enqueue("build_stat_hashes", [])
+    assert Job.objects.get(pk=job.pk).published is not None
+    purge_queue()  # the broker lost it (a Redis restart without persistence does this)
+    with celery_worker(tmp_path, env={"HONDANA_JOB_REPUBLISH_AFTER": "2"}) as worker:
+        wait_for(lambda: Job.objects.get(pk=job.pk).state == "finished", 60, "the lost job to run", worker.output)
+        assert "was not picked up; sent again" in worker.output()
