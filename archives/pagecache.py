@@ -12,12 +12,16 @@ archives evicted first.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
+from django.core.files.storage import Storage
 from django.db import IntegrityError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.db.models import Sum
 
 from archives.config import get_config
@@ -32,6 +36,7 @@ from archives.storage import save_atomic
 logger = logging.getLogger(__name__)
 
 TOUCH_EVERY = 60.0  # seconds between last-access updates of one entry
+ALIVE_EVERY = 1.0  # seconds between a fill's checks that its entry and archive remain
 
 
 def pagecache_read(arcid: str, index: int) -> bytes | None:
@@ -86,10 +91,14 @@ def pagecache_fill(
     Pages are written as they are decoded, so readers waiting for one can use it
     before the pass ends; `on_page(index, data)` sees each one as it comes, so a
     caller (page thumbnails) can work on the same pass instead of a second one.
+
+    A fill whose entry is dropped (its archive deleted, moved to a new ID, marked
+    missing, or the cache cleared) stops within ALIVE_EVERY seconds, removes the
+    files it wrote and returns 0: nothing is left outside the cache's accounting.
     """
     from archives import reading
 
-    archive = Archive.objects.filter(pk=arcid).first()
+    archive = Archive.objects.filter(pk=arcid, missing=False).first()
     if archive is None:
         return 0
     now = time.time()
@@ -97,21 +106,33 @@ def pagecache_fill(
         with transaction.atomic():
             entry, _ = PageCacheEntry.objects.get_or_create(archive=archive, defaults={"last_access": now})
     except IntegrityError:
-        entry = PageCacheEntry.objects.get(archive=archive)
+        # Another fill made the entry first, or the archive was deleted meanwhile.
+        entry = PageCacheEntry.objects.filter(archive_id=arcid).first()
+        if entry is None:
+            return 0
     if entry.state == PageCacheEntry.State.COMPLETE:
         return entry.pages
+    live = _live_entry(arcid, archive.file)
     storage = pagecache_storage()
     names = reading.page_list(archive=archive)
     index = {name: i for i, name in enumerate(names)}
     stored = {"pages": 0, "bytes": 0}
+    checked = {"at": time.monotonic(), "gone": False}
     if progress is not None:
         progress.note(total_pages=len(names), id=arcid)
 
     def on_member(name: str, data: bytes | None) -> None:
+        # Formats may swallow an error from here and go on with the next member:
+        # once gone, every later call raises again.
+        if checked["gone"] or time.monotonic() - checked["at"] >= ALIVE_EVERY:
+            checked["at"] = time.monotonic()
+            if checked["gone"] or not live.exists():
+                checked["gone"] = True
+                raise _FillAbandoned(arcid)
         if data is None:
             logger.warning("Page %r of %s could not be read; it stays uncached", name, arcid)
         else:
-            save_atomic(storage, pagecache_key(arcid, index[name]), data)
+            _save_page(storage, pagecache_key(arcid, index[name]), data)
             stored["pages"] += 1
             stored["bytes"] += len(data)
             if progress is not None:
@@ -119,13 +140,47 @@ def pagecache_fill(
         if on_page is not None:
             on_page(index[name], data)
 
-    with reading.open_reader(archive, cached=False) as reader:
-        reader.extract_each(names, on_member, max_bytes=reading.max_page_bytes())
-    PageCacheEntry.objects.filter(archive_id=arcid).update(
-        state=PageCacheEntry.State.COMPLETE, pages=stored["pages"], bytes=stored["bytes"], last_access=time.time()
-    )
+    try:
+        with reading.open_reader(archive, cached=False) as reader:
+            reader.extract_each(names, on_member, max_bytes=reading.max_page_bytes())
+    except _FillAbandoned:
+        committed = 0
+    except FileNotFoundError:
+        if live.exists():
+            raise
+        committed = 0  # the file went with its archive
+    else:
+        # Conditional: an entry dropped after the last check is not brought back.
+        committed = live.update(
+            state=PageCacheEntry.State.COMPLETE,
+            pages=stored["pages"],
+            bytes=stored["bytes"],
+            last_access=time.time(),
+        )
+    if not committed:
+        # Whoever dropped the entry may have listed the folder before the last
+        # pages landed: those are this fill's to remove.
+        logger.info("Page cache fill of %s abandoned: its entry was dropped", arcid)
+        _drop_files(arcid)
+        return 0
     pagecache_evict(keep=arcid)
     return stored["pages"]
+
+
+class _FillAbandoned(Exception):
+    """Raised from a fill's page callback to stop the pass."""
+
+
+def _live_entry(arcid: str, file: str) -> QuerySet[PageCacheEntry]:
+    """The entry of a fill, as long as it and its archive (present, same file) remain."""
+    return PageCacheEntry.objects.filter(archive_id=arcid, archive__missing=False, archive__file=file)
+
+
+def _save_page(storage: Storage, key: str, data: bytes) -> None:
+    try:
+        save_atomic(storage, key, data)
+    except FileNotFoundError:
+        save_atomic(storage, key, data)  # a drop removed the empty folder in between
 
 
 def _drop_files(arcid: str) -> None:
@@ -137,6 +192,13 @@ def _drop_files(arcid: str) -> None:
         return
     for name in files:
         storage.delete(f"{folder}/{name}")
+    # Folders exist on disk only; an emptied one would be listed by every clear.
+    try:
+        path = storage.path(folder)
+    except NotImplementedError:
+        return
+    with suppress(OSError):  # not empty: a fill still writing removes it itself
+        os.rmdir(path)
 
 
 def pagecache_drop(arcid: str) -> None:

@@ -1,7 +1,7 @@
 """Reading archives: page lists, page bytes, and the reader's progress.
 
 Pages of in-place formats (zip/cbz/epub, plain tar, stored rar on local disk) are
-cut straight out of the archive through a small per-thread cache of open readers.
+cut straight out of the archive through a small per-process pool of open readers.
 Everything else is read through the page cache (archives.pagecache).
 """
 
@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import threading
 import time
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import closing
 from contextlib import contextmanager
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
+from typing import BinaryIO
 from typing import overload
 
 from django.conf import settings
@@ -38,7 +42,6 @@ from archives.storage import local_copy
 
 logger = logging.getLogger(__name__)
 
-READERS_PER_THREAD = 4
 WAIT_QUEUED = 3.0  # seconds a page read waits for a queued unpack job to start
 WAIT_RUNNING = 15.0  # ... and for a running one to reach its page
 RESIZE_WIDTH = 1064
@@ -94,23 +97,148 @@ def _is_local(storage: Any, key: str) -> bool:
     return True
 
 
-_local = threading.local()
+# --- Open readers ------------------------------------------------------------------
+#
+# Parsing a zip's directory costs more than cutting a page out of it (a few ms for
+# 300 pages), so readers of local files stay open between page requests, in one
+# pool per process shared by its threads. A reader is taken out of the pool while
+# it is used and put back after, so only idle readers are ever closed by another
+# thread. An open descriptor keeps a deleted file's space allocated, so an idle
+# reader is closed once its file is unlinked, replaced or changed: at once when this
+# process deletes the archive, at its next use, and otherwise by a reaper thread
+# within READER_SWEEP seconds, even in a process that gets no more requests (other
+# gunicorn workers, Celery children). Readers unused for READER_IDLE seconds close too.
+
+READERS_PER_PROCESS = 16  # idle readers kept open
+READER_IDLE = 30.0  # seconds an idle reader stays open
+READER_SWEEP = 1.0  # seconds between the reaper's rounds
 
 
-def _thread_readers() -> OrderedDict[tuple[str, str], formats.ArchiveReader]:
-    readers = getattr(_local, "readers", None)
-    if readers is None:
-        readers = _local.readers = OrderedDict()
-    return readers
+@dataclass(eq=False)
+class _Held:
+    """An open reader of a local file, and the file it was opened on."""
+
+    arcid: str
+    path: str
+    reader: formats.ArchiveReader
+    file: BinaryIO
+    identity: tuple[int, int, int, int]  # st_dev, st_ino, st_size, st_mtime_ns
+    idle_since: float = 0.0
+
+    def unlinked(self) -> bool:
+        """Whether the file has no name left (deleted, or replaced by a rename)."""
+        try:
+            return os.fstat(self.file.fileno()).st_nlink == 0
+        except (OSError, ValueError):
+            return True
+
+    def moved(self) -> bool:
+        """Whether its path names another file now, or none: also seen where an
+        unlinked open file keeps a link (NFS renames it to .nfsXXXX)."""
+        try:
+            return _identity(os.stat(self.path)) != self.identity
+        except OSError:
+            return True
+
+    def close(self) -> None:
+        try:
+            self.reader.close()
+        except Exception:  # a broken reader must not keep the file open
+            logger.debug("closing a reader of %s failed", self.path, exc_info=True)
+        finally:
+            self.file.close()
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class _ReaderPool:
+    def __init__(self) -> None:
+        self._idle: list[_Held] = []  # least recently used first
+        self._lock = threading.Lock()
+        self._reaper: threading.Thread | None = None
+
+    def take(self, arcid: str, path: str) -> _Held | None:
+        """An idle reader of the file now at `path`, out of the pool; None if there is
+        none (one of a file since deleted or replaced is closed on the way)."""
+        with self._lock:
+            for i in range(len(self._idle) - 1, -1, -1):
+                held = self._idle[i]
+                if held.arcid == arcid and held.path == path:
+                    del self._idle[i]
+                    break
+            else:
+                return None
+        if held.moved():
+            held.close()
+            return None
+        return held
+
+    def give_back(self, held: _Held) -> None:
+        if held.unlinked():
+            held.close()
+            return
+        held.idle_since = time.monotonic()
+        with self._lock:
+            self._idle.append(held)
+            surplus = self._idle[:-READERS_PER_PROCESS]
+            del self._idle[:-READERS_PER_PROCESS]
+            if self._reaper is None:
+                self._reaper = threading.Thread(target=self._reap, name="hondana-reader-reaper", daemon=True)
+                self._reaper.start()
+        for old in surplus:
+            old.close()
+
+    def close_where(self, test: Callable[[_Held], bool]) -> int:
+        """Close the idle readers that pass `test` (run outside the lock: it may stat
+        files on a slow mount)."""
+        with self._lock:
+            candidates = list(self._idle)
+        doomed = [held for held in candidates if test(held)]
+        with self._lock:
+            doomed = [held for held in doomed if held in self._idle]  # not taken meanwhile
+            self._idle = [held for held in self._idle if held not in doomed]
+        for held in doomed:
+            held.close()
+        return len(doomed)
+
+    def _reap(self) -> None:
+        """Close stale idle readers every READER_SWEEP seconds; end when none is left."""
+        while True:
+            time.sleep(READER_SWEEP)
+            self.close_where(_stale_at(time.monotonic() - READER_IDLE))
+            with self._lock:
+                if not self._idle:
+                    self._reaper = None
+                    return
+
+    def after_fork(self) -> None:
+        """In a forked child (gunicorn and Celery workers): the parent's readers and
+        reaper are not this process's; their descriptors are closed here only."""
+        inherited, self._idle = self._idle, []
+        self._lock = threading.Lock()
+        self._reaper = None
+        for held in inherited:
+            with suppress(OSError):
+                held.file.close()
+
+
+def _stale_at(cutoff: float) -> Callable[[_Held], bool]:
+    return lambda held: held.idle_since < cutoff or held.unlinked() or held.moved()
+
+
+_pool = _ReaderPool()
+os.register_at_fork(after_in_child=_pool.after_fork)
 
 
 @contextmanager
 def open_reader(archive: Archive, *, cached: bool = True) -> Iterator[formats.ArchiveReader]:
     """An open reader for an archive's file.
 
-    Local files are opened in place and, with `cached`, kept open per thread (the
-    few most recent), since parsing a zip's directory costs more than reading a
-    page. Remote files are copied to a temporary file first.
+    Local files are opened in place and, with `cached`, kept open a few seconds
+    for the next page request (see the pool above). Remote files are copied to a
+    temporary file first.
     """
     storage = archives_storage()
     if not _is_local(storage, archive.file):
@@ -122,39 +250,51 @@ def open_reader(archive: Archive, *, cached: bool = True) -> Iterator[formats.Ar
         with closing(_open(path)) as reader:
             yield reader
         return
-    readers = _thread_readers()
-    key = (archive.pk, path)
-    reader = readers.pop(key, None)
-    if reader is None:
-        reader = _open(path)
-        while len(readers) >= READERS_PER_THREAD:
-            _, old = readers.popitem(last=False)
-            old.close()
-    readers[key] = reader
+    held = _pool.take(archive.pk, path) or _hold(archive.pk, path)
     try:
-        yield reader
+        yield held.reader
     except BaseException:
         # A reader that failed mid-read may be in a bad state; do not reuse it.
-        readers.pop(key, None)
-        reader.close()
+        held.close()
         raise
+    _pool.give_back(held)
 
 
-def _open(path: Any) -> formats.ArchiveReader:
+def _hold(arcid: str, path: str) -> _Held:
     try:
-        return formats.open_archive(path, limits=_limits())
+        file = open(path, "rb")  # noqa: SIM115 -- closed with the _Held
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ArchiveUnreadable(str(exc)) from exc
+    try:
+        identity = _identity(os.fstat(file.fileno()))
+        reader = _open(file)
+    except BaseException:
+        file.close()
+        raise
+    return _Held(arcid, path, reader, file, identity)
+
+
+def _open(source: str | os.PathLike[str] | BinaryIO) -> formats.ArchiveReader:
+    try:
+        return formats.open_archive(source, limits=_limits())
     except FileNotFoundError:
         raise
     except (formats.ArchiveError, OSError) as exc:
         raise ArchiveUnreadable(str(exc)) from exc
 
 
+def close_readers(arcid: str) -> int:
+    """Close this process's idle readers of an archive (its file is being deleted);
+    return how many. Readers in use are closed when put back, as their file is gone."""
+    return _pool.close_where(lambda held: held.arcid == arcid)
+
+
 def forget_readers() -> None:
-    """Close this thread's open readers and drop this process's reading caches
-    (tests; after deleting files)."""
-    readers = _thread_readers()
-    while readers:
-        readers.popitem()[1].close()
+    """Close this process's idle readers and drop its reading caches (tests; after
+    deleting files)."""
+    _pool.close_where(lambda held: True)
     _page_lists.clear()
     _archives.clear()
 
