@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections import deque
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
@@ -184,6 +185,7 @@ class _RenderPipeline:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thumbs")
         self._pending: deque[tuple[int, bool, Future[bytes]]] = deque()
         self._since_trim = 0
+        self.saved: list[str] = []
 
     def submit(self, number: int, data: bytes | None) -> None:
         what = f"Page {number} of {self.arcid}"
@@ -197,7 +199,9 @@ class _RenderPipeline:
             jpeg = future.result()
             if unreadable:
                 self.errors.append(f"Page {number} of {self.arcid} could not be read")
-            save_atomic(self.storage, thumbnail_key(self.arcid, number), jpeg)
+            key = thumbnail_key(self.arcid, number)
+            save_atomic(self.storage, key, jpeg)
+            self.saved.append(key)
             if self.progress is not None:
                 self.progress.note(**{str(number): "processed"})
             block = False
@@ -210,6 +214,30 @@ class _RenderPipeline:
         while self._pending:
             self.drain(block=True)
         self._pool.shutdown()
+
+    def abandon(self) -> None:
+        """The archive went away: drop what is queued and remove what was saved."""
+        for _, _, future in self._pending:
+            future.cancel()
+        self._pending.clear()
+        self._pool.shutdown(wait=True)
+        for key in self.saved:
+            self.storage.delete(key)
+
+
+class _StillThere:
+    """Whether the archive a long job works on is still in the library, asked at most once a second."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self._last = time.monotonic()
+
+    def check(self) -> None:
+        if time.monotonic() - self._last < 1.0:
+            return
+        self._last = time.monotonic()
+        if not Archive.objects.filter(pk=self.archive.pk, missing=False, file=self.archive.file).exists():
+            raise ArchiveNotFound(self.archive.pk)
 
 
 def page_thumbnails_make(
@@ -241,10 +269,12 @@ def page_thumbnails_make(
     if not todo:
         return {"success": 1, "errors": []}
     pipeline = _RenderPipeline(arcid, progress=progress)
+    still_there = _StillThere(archive)
     try:
         if info.random_access:
             with reading.open_reader(archive, cached=False) as reader:
                 for number in todo:
+                    still_there.check()
                     try:
                         data: bytes | None = reader.read(info.names[number - 1], max_bytes=reading.max_page_bytes())
                     except Exception as exc:  # one bad member fails its page only
@@ -262,6 +292,7 @@ def page_thumbnails_make(
             # Pages the pass did not hand over: the cache was already complete, or
             # they could not be decoded in it.
             for number in sorted(pending):
+                still_there.check()
                 data = pagecache.pagecache_read(arcid, number - 1)
                 if data is None:
                     try:
@@ -269,6 +300,11 @@ def page_thumbnails_make(
                     except (reading.PageTooLarge, reading.ArchiveUnreadable, reading.PageNotFound):
                         data = None
                 pipeline.submit(number, data)
+    except ArchiveNotFound:
+        # Deleted while its thumbnails were being made (the page cache's fill stops the
+        # same way for slow formats): leave nothing of it behind.
+        pipeline.abandon()
+        raise
     finally:
         pipeline.close()
     return {"success": 1, "errors": pipeline.errors}

@@ -244,3 +244,28 @@ def test_a_message_lost_by_the_broker_is_sent_again(client, auth_header, tmp_pat
     with celery_worker(tmp_path, env={"HONDANA_JOB_REPUBLISH_AFTER": "2"}) as worker:
         wait_for(lambda: Job.objects.get(pk=job.pk).state == "finished", 60, "the lost job to run", worker.output)
         assert "was not picked up; sent again" in worker.output()
+
+
+def test_page_thumbnails_of_an_archive_deleted_mid_job_stop_and_leave_nothing(client, auth_header, tmp_path):
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for i in range(200):
+            z.writestr(f"{i:03}.png", page_png(i))
+    purge_queue()
+    arcid = upload(client, "doomed.cbz", buf.getvalue(), headers=auth_header).json()["id"]
+    thumbs = Path(storages["thumbnails"].location) / arcid[:2] / arcid
+    with celery_worker(tmp_path) as worker:
+        job = job_enqueue("page_thumbnails", [arcid, True], attempts=3)
+        wait_for(lambda: thumbs.is_dir() and len(list(thumbs.iterdir())) >= 5, 120, "some thumbnails", worker.output)
+        assert client.delete(f"/api/archives/{arcid}", **auth_header).status_code == 200
+
+        def ended() -> bool:
+            job.refresh_from_db()
+            return job.state in ("finished", "failed")
+
+        wait_for(ended, 60, "the job to stop", worker.output)
+    assert job.state == "finished" and job.result["note"].startswith("No archive"), job.result
+    assert job.retries == 0
+    assert not thumbs.exists() or not list(thumbs.iterdir())
