@@ -7,10 +7,9 @@ goes through archive_create_from_upload: the same checks, the same record, and a
 
 from __future__ import annotations
 
+import http.client
 import logging
 import re
-import urllib.error
-import urllib.request
 from typing import Any
 from typing import cast
 from urllib.parse import unquote
@@ -23,6 +22,9 @@ from archives.categories import category_add
 from archives.exceptions import UploadRejected
 from archives.models import ArchiveTag
 from archives.models import Tag
+from archives.netguard import AddressRefused
+from archives.netguard import FetchError
+from archives.netguard import open_url
 from archives.plugins.runs import plugins_run_enabled
 from archives.services import archive_create_from_upload
 from archives.uploads import HashedUpload
@@ -35,15 +37,23 @@ TIMEOUT = 60  # seconds without a byte before the download is given up
 MAX_REDIRECTS = 5
 CHUNK = 1024 * 1024
 ALREADY = "URL already downloaded!"
+# Whatever went wrong on the way (refused, closed, 404, timeout, unknown host, an
+# address that may not be fetched from), the caller reads this: telling those apart
+# would let an API user map the server's network. The real reason is logged.
+FAILED = "The URL could not be downloaded."
 # Characters Windows refuses in file names, which LANraragi strips from them.
 _BAD_NAME_CHARS = re.compile(r'[\\/:"*?<>|]+')
 _URL = re.compile(r"https?://(?:www\.)?([^?]*)", re.IGNORECASE)
 
 
 class DownloadError(Exception):
-    def __init__(self, message: str) -> None:
+    """`message` is the caller's; `reason` and `level` are for the server's log."""
+
+    def __init__(self, message: str, *, reason: str = "", level: int = logging.INFO) -> None:
         super().__init__(message)
         self.message = message
+        self.reason = reason or message
+        self.level = level
 
 
 def trim_url(url: str) -> str:
@@ -75,44 +85,38 @@ def download_queue(*, url: str, catid: str | None) -> Job:
     return job_enqueue("download_url", [url, catid], priority=1, attempts=5)
 
 
-class _Redirects(urllib.request.HTTPRedirectHandler):
-    max_redirections = MAX_REDIRECTS
-
-    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
-        if urlsplit(newurl).scheme.lower() not in ("http", "https"):
-            raise DownloadError(f"Redirected to a URL that is not http(s): {newurl}")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def _file_name(response: Any) -> str:
+def _file_name(response: http.client.HTTPResponse, url: str) -> str:
     """Content-Disposition's name (plain or RFC 5987), else the URL's last path part."""
     name = response.headers.get_filename() or ""
     if not name:
-        name = unquote(urlsplit(response.geturl()).path.rstrip("/").rsplit("/", 1)[-1])
+        name = unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
     name = _BAD_NAME_CHARS.sub("", name).strip()
     return name or "download"
 
 
 def _fetch(url: str) -> HashedUpload:
     """Stream the URL into the upload spool, hashing on the way, within the size cap."""
-    if urlsplit(url).scheme.lower() not in ("http", "https") or not urlsplit(url).netloc:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise DownloadError("Not a proper URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise DownloadError("Not a proper URL")
     cap = settings.HONDANA_DOWNLOAD_MAX_BYTES
-    opener = urllib.request.build_opener(_Redirects())
-    request = urllib.request.Request(url, headers={"User-Agent": "Hondana (LANraragi API)"})
     try:
-        response = opener.open(request, timeout=TIMEOUT)
-    except urllib.error.HTTPError as exc:
-        raise DownloadError(f"The server answered {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise DownloadError(f"Download failed: {getattr(exc, 'reason', exc)}") from None
+        response, final_url = open_url(
+            url, headers={"User-Agent": "Hondana (LANraragi API)"}, timeout=TIMEOUT, max_redirects=MAX_REDIRECTS
+        )
+    except FetchError as exc:
+        level = logging.WARNING if isinstance(exc, AddressRefused) else logging.INFO
+        raise DownloadError(FAILED, reason=exc.reason, level=level) from None
     with response:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise DownloadError(f"The file is larger than {cap} bytes.")
         # The same spooling and hashing as an upload over the API.
         handler = HashingUploadHandler()
-        handler.new_file("file", _file_name(response), response.headers.get_content_type(), None)
+        handler.new_file("file", _file_name(response, final_url), response.headers.get_content_type(), None)
         size = 0
         try:
             while chunk := response.read(CHUNK):
@@ -120,9 +124,9 @@ def _fetch(url: str) -> HashedUpload:
                 if size > cap:
                     raise DownloadError(f"The file is larger than {cap} bytes.")
                 handler.receive_data_chunk(chunk, size - len(chunk))
-        except (OSError, TimeoutError) as exc:
+        except (OSError, http.client.HTTPException) as exc:
             handler.file.close()
-            raise DownloadError(f"Download failed: {exc}") from None
+            raise DownloadError(FAILED, reason=f"{final_url}: {exc!r}") from None
         except BaseException:
             handler.file.close()
             raise
@@ -140,7 +144,7 @@ def url_download(*, url: str, catid: str = "") -> dict[str, Any]:
     try:
         upload = _fetch(url)
     except DownloadError as exc:
-        logger.info("Download of %s failed: %s", url, exc.message)
+        logger.log(exc.level, "Download of %s failed: %s", url, exc.reason)
         return {"success": 0, "url": source, "message": exc.message}
     try:
         archive = archive_create_from_upload(upload=upload, tags=f"source:{source}", queue_plugins=False)

@@ -300,6 +300,28 @@ HONDANA_WATCH_INTERVAL = env_int("HONDANA_WATCH_INTERVAL", 60, minimum=0)
 # Largest file POST /api/download_url fetches (bytes).
 HONDANA_DOWNLOAD_MAX_BYTES = env_int("HONDANA_DOWNLOAD_MAX_BYTES", 4 * 1024**3, minimum=1)
 
+
+def _download_networks(items: list[str]) -> list[str]:
+    """HONDANA_DOWNLOAD_ALLOW_NETWORKS's CIDRs (a bare address is a /32 or /128), normalised."""
+    from ipaddress import ip_network
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    networks = []
+    for item in items:
+        try:
+            networks.append(str(ip_network(item)))
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"HONDANA_DOWNLOAD_ALLOW_NETWORKS: {item!r} is not a network in CIDR form ({exc})"
+            ) from None
+    return networks
+
+
+# Networks that are not public which POST /api/download_url may still fetch from (a
+# NAS on the LAN). Empty: public addresses only, see archives/netguard.py.
+HONDANA_DOWNLOAD_ALLOW_NETWORKS = _download_networks(env_list("HONDANA_DOWNLOAD_ALLOW_NETWORKS"))
+
 # --- Auth, security, i18n ---------------------------------------------------------
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"
