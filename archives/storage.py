@@ -13,6 +13,7 @@ import tempfile
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextlib import suppress
 from pathlib import Path
 
 from django.core.files.storage import Storage
@@ -66,9 +67,18 @@ def save_atomic(storage: Storage, key: str, data: bytes) -> None:
         storage.save(key, ContentFile(data))
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as tmp:
-        tmp.write(data)
-    os.replace(tmp.name, path)
+    name = ""
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as tmp:
+            name = tmp.name
+            tmp.write(data)
+        os.replace(name, path)
+    except BaseException:
+        # A write that failed half-way (a full disk) leaves no partial file behind.
+        if name:
+            with suppress(OSError):
+                os.unlink(name)
+        raise
 
 
 def _fit_name(stem: str, ext: str) -> str:

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.faults.FaultMiddleware",  # first: a retried request runs every middleware again
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -122,11 +123,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache ----------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    # A cache that is down or hung is served around, never waited for (config.cache):
+    # one call waits at most a second, and after a failure Redis is skipped for a while.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.FallbackRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("HONDANA_CACHE_PREFIX", "hondana"),
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1, "outage_pause": 5},
         }
     }
 else:

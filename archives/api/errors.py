@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -16,8 +17,10 @@ from archives.api.params import ParamError
 from archives.api.render import json_response
 from archives.api.responses import bad_request
 from archives.api.responses import envelope
+from archives.api.responses import insufficient_storage
 from archives.api.responses import not_found
 from archives.api.responses import server_error
+from archives.api.responses import service_unavailable
 from archives.api.responses import unauthorized
 from archives.api.responses import unknown_archive
 from archives.api.responses import validation_error
@@ -25,6 +28,7 @@ from archives.exceptions import ArchiveNotFound
 from archives.exceptions import Locked
 from archives.exceptions import UploadRejected
 from archives.stamps import StampError
+from config import faults
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +51,19 @@ def _operation(context: dict[str, Any]) -> str:
     ops = getattr(view, "operations", {}) or {}
     method = getattr(request, "method", "GET")
     return str(ops.get(method, ops.get("GET", "")))
+
+
+def _discard_spool(request: Any) -> None:
+    """Delete the spool files of a body that could not be read whole (the disk filled
+    up under it). Django deletes a request's upload files when it ends, but only those
+    of a body it finished parsing; a half-written one would keep its space until the
+    garbage collector got to it."""
+    raw = getattr(request, "_request", request)
+    for handler in getattr(raw, "_upload_handlers", None) or []:
+        spooled = getattr(handler, "file", None)
+        if spooled is not None:
+            with suppress(OSError):
+                spooled.close()  # a temporary file: closing deletes it
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
@@ -83,5 +100,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
         return bad_request(400)
     if isinstance(exc, (drf.MethodNotAllowed, Http404, drf.NotFound)):
         return not_found()
+    if faults.disk_full(exc) or faults.connection_lost(exc):
+        # config.faults.FaultMiddleware logs it, and runs a safe request that lost its
+        # database connection again on a new one.
+        request = context.get("request")
+        faults.remember(getattr(request, "_request", request), exc)
+        if faults.disk_full(exc):
+            _discard_spool(request)
+            return insufficient_storage(_operation(context))
+        return service_unavailable(_operation(context), retry_after=faults.RETRY_AFTER)
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
     return server_error()

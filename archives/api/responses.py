@@ -64,6 +64,22 @@ def server_error() -> HttpResponse:
     return validation_error("Internal Server Error.", "/", 500)
 
 
+DISK_FULL = "The server's disk is full. Free some space on the server, then try again."
+DATABASE_LOST = "The server lost its connection to the database. Please try again."
+
+
+def insufficient_storage(operation: str) -> HttpResponse:
+    """507: a write found no space left, for files or for the database."""
+    return plain(operation, success=0, status=507, error=DISK_FULL)
+
+
+def service_unavailable(operation: str, *, retry_after: int) -> HttpResponse:
+    """503: the database connection died under the request; the client may send it again."""
+    response = plain(operation, success=0, status=503, error=DATABASE_LOST)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 def unauthorized(nofun: bool) -> HttpResponse:
     if nofun:
         return json_response({"error": "This API is protected and requires login or an API Key."}, 401)
