@@ -12,7 +12,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.db import DatabaseError
 from django.db import IntegrityError
+from django.db import connection
 from django.db import transaction
 
 from archives.exceptions import Locked
@@ -41,4 +43,16 @@ def write_lock(name: str, *, ttl: float = DEFAULT_TTL, resource: str | None = No
     try:
         yield
     finally:
+        _release(name, token)
+
+
+def _release(name: str, token: str) -> None:
+    """Drop the lock; if the block lost its database connection, on a new one, so a
+    dropped connection does not leave the resource locked (423) for the whole ttl."""
+    try:
+        WriteLock.objects.filter(name=name, token=token).delete()
+    except DatabaseError:
+        if connection.in_atomic_block:
+            raise  # the caller's transaction is broken; its lock expires with its ttl
+        connection.close()
         WriteLock.objects.filter(name=name, token=token).delete()
