@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: run test lint bench check-production clean-data
+.PHONY: run test lint bench check-faults check-production clean-data
 
 $(VENV)/.runtime: requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ not found" >&2; exit 1; }
@@ -33,6 +33,12 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) -m bench
+
+# Only the tests that cause faults for real (they are part of `make test` too):
+# killed brokers, workers and uploads, a full disk, cut database connections.
+check-faults: $(VENV)/.dev
+	$(PY) -m pytest -n 2 tests/faults tests/jobs/test_job_faults.py tests/jobs/test_broker_stress.py \
+		tests/jobs/test_serve_supervision.py tests/reading/test_pagecache_delete.py tests/reading/test_reader_descriptors.py
 
 # A fresh virtualenv from requirements.txt alone, PostgreSQL, a private Redis and the
 # Procfile's release, web and worker lines: upload one archive and wait for its cover.
