@@ -498,3 +498,23 @@ class WatcherState(models.Model):
 
     def __str__(self) -> str:
         return "File watcher"
+
+
+class FailedAttempts(models.Model):
+    """Wrong passwords or API keys counted against one user name or client address.
+
+    archives.throttle owns the rows. They live in the database, not the cache, so that
+    every web process counts the same attempts (LocMemCache is per process) and a Redis
+    outage does not lift a lockout.
+    """
+
+    key = models.CharField(primary_key=True, max_length=200)
+    failures = models.PositiveIntegerField(default=0)
+    window_ends = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "failed attempts"
+        verbose_name_plural = "failed attempts"
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures}"

@@ -332,6 +332,17 @@ LOGIN_REDIRECT_URL = "/"
 SESSION_COOKIE_AGE = 24 * 3600 * 30
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("HONDANA_BEHIND_TLS_PROXY") else None
+# Wrong passwords (/login, /admin/login/) and wrong API keys, counted per user name and
+# per client address in windows of these many seconds; past a limit, every attempt is
+# refused unchecked until the window ends (archives/throttle.py).
+HONDANA_LOGIN_FAILURES_PER_USER = env_int("HONDANA_LOGIN_FAILURES_PER_USER", 5, minimum=1)
+HONDANA_LOGIN_FAILURES_PER_ADDRESS = env_int("HONDANA_LOGIN_FAILURES_PER_ADDRESS", 20, minimum=1)
+HONDANA_LOGIN_WINDOW = env_int("HONDANA_LOGIN_WINDOW", 900, minimum=1)
+HONDANA_API_KEY_FAILURES_PER_ADDRESS = env_int("HONDANA_API_KEY_FAILURES_PER_ADDRESS", 20, minimum=1)
+HONDANA_API_KEY_WINDOW = env_int("HONDANA_API_KEY_WINDOW", 300, minimum=1)
+# How many reverse proxies in front of the server append the client's address to
+# X-Forwarded-For. 0: the header is ignored and the client is REMOTE_ADDR.
+HONDANA_TRUSTED_PROXIES = env_int("HONDANA_TRUSTED_PROXIES", 0, minimum=0)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]

@@ -11,10 +11,10 @@ from rest_framework.views import APIView
 
 from archives.api import params
 from archives.api.auth import authenticate
+from archives.api.auth import key_matches
 from archives.api.errors import ApiError
 from archives.api.errors import NotAuthenticated
 from archives.api.render import json_response
-from archives.config import api_key_matches
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -42,7 +42,7 @@ class ApiView(APIView):
         if method is None:
             # `key` may also come in a form body.
             key = params.raw_param(request, "key")
-            if key and api_key_matches(key):
+            if key and key_matches(request._request, key):
                 method = "key"
         if method is None:
             raise NotAuthenticated()

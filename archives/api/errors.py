@@ -13,6 +13,7 @@ from django.http import Http404
 from django.http import HttpResponse
 from rest_framework import exceptions as drf
 
+from archives.api.auth import KeyRefused
 from archives.api.params import ParamError
 from archives.api.render import json_response
 from archives.api.responses import bad_request
@@ -67,7 +68,7 @@ def _discard_spool(request: Any) -> None:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
-    if isinstance(exc, ApiError):
+    if isinstance(exc, (ApiError, KeyRefused)):
         return exc.response
     if isinstance(exc, ParamError):
         return validation_error(exc.message, exc.path)

@@ -9,6 +9,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest
 from django.http import HttpResponse
 
+from archives.api.auth import KeyRefused
 from archives.api.auth import is_authenticated
 from archives.api.params import NUL_MESSAGE
 from archives.api.render import json_response
@@ -32,11 +33,16 @@ def is_api_path(path: str) -> bool:
     return path.startswith("/api/") or path == "/api" or path == "/search"
 
 
-def _authenticated(request: HttpRequest) -> bool:
+def _refusal(request: HttpRequest) -> HttpResponse | None:
+    """No-Fun mode's answer to a request that is not authenticated, or None."""
     try:
-        return is_authenticated(request)
+        if is_authenticated(request):
+            return None
     except SuspiciousOperation:
-        return False  # a query string Django refuses to parse carries no key
+        pass  # a query string Django refuses to parse carries no key
+    except KeyRefused as exc:
+        return exc.response  # 429: too many wrong keys (archives.throttle)
+    return unauthorized(nofun=True)
 
 
 class ApiGateMiddleware:
@@ -54,8 +60,8 @@ class ApiGateMiddleware:
         if request.method == "OPTIONS":
             # CORS preflight: always allowed, never behind auth.
             response = json_response({"methods": CORS_HEADERS["Access-Control-Allow-Methods"]})
-        elif config.nofunmode and not _authenticated(request):
-            response = unauthorized(nofun=True)
+        elif config.nofunmode and (refusal := _refusal(request)) is not None:
+            response = refusal
         elif "\x00" in request.path:
             # An ID or name with NUL in it can't name anything, and PostgreSQL refuses it.
             response = validation_error(NUL_MESSAGE, "/")

@@ -84,3 +84,14 @@ def unauthorized(nofun: bool) -> HttpResponse:
     if nofun:
         return json_response({"error": "This API is protected and requires login or an API Key."}, 401)
     return validation_error("Unauthorized", "/security/0/api_key", 401)
+
+
+def too_many_wrong_keys(nofun: bool, *, retry_after: int) -> HttpResponse:
+    """429: this address sent too many wrong API keys (archives.throttle); 401's shape."""
+    message = f"Too many wrong API keys from this address. Try again in {retry_after} seconds."
+    if nofun:
+        response = json_response({"error": message}, 429)
+    else:
+        response = validation_error(message, "/security/0/api_key", 429)
+    response["Retry-After"] = str(retry_after)
+    return response

@@ -12,10 +12,13 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
+from reader.login import LoginForm
+
 
 class Login(LoginView):
     template_name = "reader/login.html"
     redirect_authenticated_user = True
+    authentication_form = LoginForm
 
     def get_initial(self) -> dict[str, Any]:
         return {**super().get_initial(), "username": settings.HONDANA_ADMIN_USER}
@@ -26,6 +29,14 @@ class Login(LoginView):
         form.fields["username"].widget.attrs.pop("autofocus", None)
         form.fields["password"].widget.attrs["autofocus"] = True
         return form
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.throttled is not None:
+            # Refused unchecked (reader.login): the page says for how long, and so does 429.
+            response.status_code = 429
+            response["Retry-After"] = str(form.throttled)
+        return response
 
 
 @require_http_methods(["GET", "POST"])
