@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 
 from config.env import env_bool
 from config.env import env_int
@@ -60,6 +61,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.faults.FaultMiddleware",  # first: a retried request runs every middleware again
     "django.middleware.security.SecurityMiddleware",
+    "config.headers.PageContentSecurityPolicyMiddleware",
+    "config.headers.SecureCookiesMiddleware",  # before the middleware that sets cookies
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -332,6 +335,36 @@ LOGIN_REDIRECT_URL = "/"
 SESSION_COOKIE_AGE = 24 * 3600 * 30
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("HONDANA_BEHIND_TLS_PROXY") else None
+# Cookies set over HTTPS (directly or through the proxy above) are marked Secure per
+# request by config.headers.SecureCookiesMiddleware: the same server is often reached
+# over plain HTTP on the LAN too. HONDANA_HTTPS_ONLY says it never is, and makes the
+# flag constant. HSTS is sent only on HTTPS responses, and only when asked for.
+HONDANA_HTTPS_ONLY = env_bool("HONDANA_HTTPS_ONLY")
+SESSION_COOKIE_SECURE = HONDANA_HTTPS_ONLY
+CSRF_COOKIE_SECURE = HONDANA_HTTPS_ONLY
+# The pages read the CSRF token from their <meta name="csrf-token">, never the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env_int("HONDANA_HSTS_SECONDS", 0, minimum=0)
+# Django's defaults, pinned: tests/security/test_headers.py checks them.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"  # as frame-ancestors below; no page is meant to be framed
+# The web pages load only their own scripts, styles and images: no inline <script>,
+# event handler attribute or style attribute (data reaches the scripts through
+# json_script and data- attributes). Sent on HTML responses only, the admin's
+# included (config.headers.PageContentSecurityPolicyMiddleware). The nonce appears
+# only on pages that ask for one: Django's CSRF failure page styles itself with it.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:", "blob:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 # Wrong passwords (/login, /admin/login/) and wrong API keys, counted per user name and
 # per client address in windows of these many seconds; past a limit, every attempt is
 # refused unchecked until the window ends (archives/throttle.py).

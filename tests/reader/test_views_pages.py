@@ -34,7 +34,7 @@ def test_the_first_page_is_rendered_on_the_server(client):
     assert cards(response) == ["Alpha", "Beta"]
     assert "1\u20132 of 2" in html
     assert html.count("badge-new") == 1
-    assert "12 pages" in html and "read 6" in html and "width: 50%" in html
+    assert "12 pages" in html and "read 6" in html and 'data-percent="50"' in html
     # Covers wait for the page's lazy loader (data-src) in a fixed box.
     assert 'data-src="/api/archives/' in html and 'width="203" height="280"' in html
 

@@ -18,6 +18,7 @@
 
   H.suggest(input, document.getElementById("filter-suggestions"), { search: true });
   H.lazyImages(grid);
+  sizeBars(grid);
   showLocalProgress(grid);
 
   function stateFromQuery(search) {
@@ -104,6 +105,14 @@
       H.el("a", { class: "card-link", href: H.readerUrl(item.arcid) },
         cover, H.el("span", { class: "card-title", title: item.title, text: item.title })),
       meta);
+  }
+
+  // The server-rendered cards carry the width of their progress bar in data-percent:
+  // the page's Content-Security-Policy refuses style attributes (CSSOM writes are fine).
+  function sizeBars(root) {
+    root.querySelectorAll(".cover-progress[data-percent]").forEach(function (bar) {
+      bar.style.width = bar.dataset.percent + "%";
+    });
   }
 
   // Progress the reader kept in this browser (the server does not track it for this
