@@ -7,7 +7,6 @@ Everything else is read through the page cache (archives.pagecache).
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import threading
@@ -86,7 +85,11 @@ def max_page_bytes() -> int:
 
 
 def _limits() -> formats.Limits:
-    return formats.Limits(max_members=settings.HONDANA_MAX_MEMBERS, max_member_bytes=max_page_bytes())
+    return formats.Limits(
+        max_members=settings.HONDANA_MAX_MEMBERS,
+        max_member_bytes=max_page_bytes(),
+        max_pdf_pixels=settings.HONDANA_MAX_IMAGE_PIXELS,
+    )
 
 
 def _is_local(storage: Any, key: str) -> bool:
@@ -520,19 +523,14 @@ def _reading(archive: Archive, path: str) -> Iterator[None]:
 
 
 def _resize(data: bytes, quality: int) -> bytes | None:
-    from PIL import Image
+    """The page scaled down to RESIZE_WIDTH as JPEG, or None to serve it as it is:
+    not wider, not an image, or over the pixel budget (the reader still gets it)."""
+    from archives import images
 
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.width <= RESIZE_WIDTH:
-                return None
-            img.draft("RGB", (RESIZE_WIDTH, RESIZE_WIDTH * 4))
-            height = max(1, round(img.height * RESIZE_WIDTH / img.width))
-            out = img.convert("RGB").resize((RESIZE_WIDTH, height), Image.Resampling.LANCZOS)
-            buf = io.BytesIO()
-            out.save(buf, "JPEG", quality=quality)
-            return buf.getvalue()
-    except (OSError, ValueError, Image.DecompressionBombError):
+        return images.resize_jpeg(data, width=RESIZE_WIDTH, quality=quality)
+    except images.ImageError as exc:
+        logger.info("Page served unresized: %s", exc)
         return None
 
 

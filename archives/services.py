@@ -50,6 +50,7 @@ def format_limits() -> formats.Limits:
     return formats.Limits(
         max_members=settings.HONDANA_MAX_MEMBERS,
         max_member_bytes=settings.HONDANA_MAX_MEMBER_BYTES,
+        max_pdf_pixels=settings.HONDANA_MAX_IMAGE_PIXELS,
     )
 
 

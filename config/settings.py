@@ -244,9 +244,14 @@ HONDANA_LRR_VERSION = "0.9.81"
 HONDANA_LRR_VERSION_NAME = "Atomica"
 HONDANA_MAX_MEMBER_BYTES = env_int("HONDANA_MAX_MEMBER_BYTES", 256 * 1024 * 1024, minimum=1)
 HONDANA_MAX_MEMBERS = env_int("HONDANA_MAX_MEMBERS", 100_000, minimum=1)
-# Largest image decoded for a thumbnail (after JPEG draft reduction); bigger ones
-# get the placeholder. 100 MP covers long webtoon strips, not 20000x20000 bombs.
-HONDANA_MAX_IMAGE_PIXELS = env_int("HONDANA_MAX_IMAGE_PIXELS", 100_000_000, minimum=1_000_000)
+# Largest image decoded, in pixels, for a thumbnail or a resized page (JPEGs count at
+# the reduced scale they decode at); bigger ones get the placeholder thumbnail and
+# are served unresized. One decode holds up to 4 bytes a pixel (RGBA), and 2 web
+# workers x 8 threads may decode at once: 40 MP is 160 MB a decode. It covers a
+# 600-dpi A4 scan (35 MP) and an 800-px-wide webtoon strip up to 50000 px long.
+# PDF pages render within the same budget (formats.Limits.max_pdf_pixels). Above
+# about 179 MP, Pillow's own limit refuses an image whatever this says.
+HONDANA_MAX_IMAGE_PIXELS = env_int("HONDANA_MAX_IMAGE_PIXELS", 40_000_000, minimum=1_000_000)
 
 # --- Celery ---------------------------------------------------------------------
 _broker_dir = DATA_DIR / "broker"

@@ -2,7 +2,8 @@
 
 Pages are listed as "1.jpg" ... "N.jpg" in page order (LANraragi's names) and
 read() renders page k at 200 DPI as a JPEG of quality 80, scaled down further so
-that width * height stays within limits.max_pdf_pixels. Random access is cheap:
+that width * height stays within limits.max_pdf_pixels; a page drawing an image
+of more pixels than that is refused, never rendered. Random access is cheap:
 pdfium loads only the objects a page needs. open_member() returns an in-memory
 stream of the rendered page.
 
@@ -20,6 +21,7 @@ import threading
 from typing import BinaryIO
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from .base import ArchiveReader
@@ -100,6 +102,7 @@ class PdfReader(ArchiveReader):
             try:
                 page = self._doc[index]
                 try:
+                    _refuse_large_images(page, index, self.limits.max_pdf_pixels)
                     width, height = page.get_size()
                     bitmap = page.render(scale=render_scale(width, height, self.limits.max_pdf_pixels))
                     try:
@@ -114,6 +117,22 @@ class PdfReader(ArchiveReader):
 
 
 REOPEN_EVERY = 32
+MIN_IMAGE_BUDGET = 1_000_000
+
+
+def _refuse_large_images(page: pdfium.PdfPage, index: int, max_pixels: int) -> None:
+    """CorruptArchive if the page draws an image of more than max_pixels (or 1 MP,
+    the smallest pixel budget the settings accept, if that is more).
+
+    Whatever the scale the page is rendered at, pdfium decodes some images whole
+    first (JPEG 2000, progressive JPEG): a 2 KB JPEG 2000 can declare a gigabyte
+    of pixels. The sizes come from the images' dictionaries; nothing is decoded.
+    """
+    max_pixels = max(max_pixels, MIN_IMAGE_BUDGET)
+    for image in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
+        width, height = image.get_px_size() if isinstance(image, pdfium.PdfImage) else (0, 0)
+        if width * height > max_pixels:
+            raise CorruptArchive(f"page {index + 1} draws a {width}x{height} image, over the {max_pixels}-pixel budget")
 
 
 def render_scale(width: float, height: float, max_pixels: int) -> float:
