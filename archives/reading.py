@@ -25,13 +25,14 @@ from typing import overload
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import IntegrityError
+from django.db import transaction
 from django.db.models import F
 
 from archives import formats
 from archives.config import get_config
 from archives.exceptions import ArchiveNotFound
 from archives.fileslice import FileSlice
-from archives.locks import write_lock
 from archives.models import Archive
 from archives.models import ReadingState
 from archives.models import ServerConfig
@@ -535,6 +536,12 @@ def _resize(data: bytes, quality: int) -> bytes | None:
 
 
 # --- Progress ----------------------------------------------------------------------
+#
+# Reading state (progress, last read time, the new flag, the pages-read counter) is
+# written with single UPDATEs and never takes `archive-write:<id>`: LANraragi takes
+# that lock for progress too, but then any anonymous reader turning pages can make a
+# key holder's metadata edit fail with 423. Nothing here reads a value to write it
+# back, so there is nothing for a lock to protect.
 
 
 class ProgressRefused(Exception):
@@ -546,6 +553,23 @@ class ProgressRefused(Exception):
 
 # Progress is a 32-bit column; a forced or tank page past it could not be stored.
 MAX_PAGE = 2**31 - 1
+
+
+def reading_state_update(*, arcid: str, **fields: Any) -> None:
+    """Set fields of an archive's shared reading state in one UPDATE, without a lock.
+
+    An archive without a state row (every added archive gets one) gets it here; when
+    two requests both find it missing, the loser of the insert updates the winner's.
+    """
+    shared = ReadingState.objects.filter(archive_id=arcid, user__isnull=True)
+    if shared.update(**fields):
+        return
+    try:
+        with transaction.atomic():
+            ReadingState.objects.create(archive_id=arcid, **{"isnew": True, **fields})
+    except IntegrityError:
+        # Created meanwhile (or the archive was deleted meanwhile: then nothing matches).
+        shared.update(**fields)
 
 
 def archive_set_progress(*, arcid: str, page: int, force: bool = False) -> tuple[int, int]:
@@ -565,12 +589,7 @@ def archive_set_progress(*, arcid: str, page: int, force: bool = False) -> tuple
     elif archive is None:
         raise ArchiveNotFound(arcid)
     now = int(time.time())
-    with write_lock(f"archive-write:{arcid}", resource=arcid):
-        updated = ReadingState.objects.filter(archive_id=arcid, user__isnull=True).update(
-            progress=page, lastreadtime=now
-        )
-        if not updated:
-            ReadingState.objects.create(archive_id=arcid, progress=page, lastreadtime=now, isnew=True)
+    reading_state_update(arcid=arcid, progress=page, lastreadtime=now)
     ServerConfig.objects.filter(pk=1).update(total_pages_read=F("total_pages_read") + 1)
     # read: filters and hidecompleted depend on progress.
     invalidate_search_cache()
@@ -586,8 +605,8 @@ def tank_set_progress(*, tank_id: str, page: int) -> tuple[int, int]:
     if not 1 <= page <= MAX_PAGE:
         raise ProgressRefused("Invalid progress value.")
     now = int(time.time())
-    with write_lock(f"tankoubon-write:{tank_id}", resource=tank_id):
-        if not Tankoubon.objects.filter(pk=tank_id).update(progress=page, lastreadtime=now):
-            raise ProgressRefused(f"{tank_id} doesn't exist in the database!")
+    # One UPDATE, without `tankoubon-write:<id>` (see above).
+    if not Tankoubon.objects.filter(pk=tank_id).update(progress=page, lastreadtime=now):
+        raise ProgressRefused(f"{tank_id} doesn't exist in the database!")
     invalidate_search_cache()
     return page, now

@@ -276,11 +276,14 @@ def archive_delete(*, arcid: str) -> str | None:
 
 
 def archive_set_new(*, arcid: str, isnew: bool) -> Archive:
+    """The new flag is reading state: one UPDATE, never `archive-write:<id>` (see
+    archives.reading), so the public DELETE cannot make a metadata edit a 423."""
+    from archives.reading import reading_state_update
+
     archive = Archive.objects.filter(pk=arcid, missing=False).first()
     if archive is None:
         raise ArchiveNotFound(arcid)
-    with write_lock(f"archive-write:{arcid}", resource=arcid):
-        ReadingState.objects.filter(archive_id=arcid, user__isnull=True).update(isnew=isnew)
+    reading_state_update(arcid=arcid, isnew=isnew)
     invalidate_search_cache()
     return archive
 

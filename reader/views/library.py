@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from archives.config import get_config
 from archives.search.selectors import items_json
@@ -19,6 +20,7 @@ from reader.access import is_member
 from reader.access import public_page
 
 
+@require_safe  # a page to look at: writing methods are 405
 @public_page
 def library(request: HttpRequest) -> HttpResponse:
     query = selectors.LibraryQuery.from_get(request.GET)
@@ -73,6 +75,7 @@ def _card(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@require_safe  # a page to look at: writing methods are 405
 @public_page
 def random_pick(request: HttpRequest) -> HttpResponse:
     """Open one random match of the library's current search (a link that works without JS)."""

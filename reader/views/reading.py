@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from archives.config import get_config
 from archives.selectors import archive_detail_json
@@ -21,6 +22,7 @@ def _start_page(request: HttpRequest) -> int:
         return 0
 
 
+@require_safe  # a page to look at: writing methods are 405
 @public_page
 def reader(request: HttpRequest) -> HttpResponse:
     item_id = request.GET.get("id", "").strip()

@@ -140,11 +140,9 @@ def test_put_metadata_while_locked_is_423(client, auth_header, arcid):
     assert r.json() == {"operation": "update_metadata", "success": 0, "error": f"Locked resource: {arcid}."}
 
 
-@pytest.mark.parametrize(
-    ("method", "suffix", "operation"),
-    [("delete", "", "delete_archive"), ("put", "/isnew", "add_new"), ("delete", "/isnew", "clear_new")],
-)
-def test_delete_and_new_flag_writes_while_locked_are_423(client, auth_header, arcid, method, suffix, operation):
+# The new flag is reading state and never takes the lock (tests/security/test_reading_state_locks.py).
+@pytest.mark.parametrize(("method", "suffix", "operation"), [("delete", "", "delete_archive")])
+def test_delete_while_locked_is_423(client, auth_header, arcid, method, suffix, operation):
     ReadingState.objects.update(isnew=False)
     with write_lock(f"archive-write:{arcid}", resource=arcid):
         r = getattr(client, method)(f"/api/archives/{arcid}{suffix}", **auth_header)
