@@ -259,9 +259,7 @@ def page_thumbnails_make(
     if progress is not None:
         progress.note(total_pages=count, id=arcid)
     storage = thumbnails_storage()
-    todo = [
-        n for n in range(1, count + 1) if n not in skip and (force or not storage.exists(thumbnail_key(arcid, n)))
-    ]
+    todo = [n for n in range(1, count + 1) if n not in skip and (force or not storage.exists(thumbnail_key(arcid, n)))]
     pending = set(todo)
     done_already = [n for n in range(1, count + 1) if n not in pending]
     if progress is not None and done_already:

@@ -65,7 +65,9 @@ class JobTask(Task):
         eager = bool(getattr(self.request, "is_eager", False))
         stop = threading.Event()
         if not eager:
-            threading.Thread(target=_heartbeat, args=(claim.pk, stop), daemon=True, name=f"heartbeat-{claim.pk}").start()
+            threading.Thread(
+                target=_heartbeat, args=(claim.pk, stop), daemon=True, name=f"heartbeat-{claim.pk}"
+            ).start()
         try:
             retval = self.run(*args, **kwargs)
         except self.permanent_errors as exc:
@@ -80,7 +82,9 @@ class JobTask(Task):
                 connection.close()
             retryable = not eager and not isinstance(exc, SoftTimeLimitExceeded)
             if retryable and services.job_record_retry(claim, reason=f"{type(exc).__name__}: {exc}"):
-                logger.warning("Job %s (%s) failed (%s: %s); it will run again", claim.pk, self.name, type(exc).__name__, exc)
+                logger.warning(
+                    "Job %s (%s) failed (%s: %s); it will run again", claim.pk, self.name, type(exc).__name__, exc
+                )
                 return None
             services.job_record_failed(claim, f"{type(exc).__name__}: {exc}")
             raise

@@ -46,7 +46,9 @@ class _Outage:
         with self._lock:
             first, self.down = not self.down, True
         if first:
-            logger.warning("The job broker cannot be reached (%s: %s); jobs wait in the database", type(exc).__name__, exc)
+            logger.warning(
+                "The job broker cannot be reached (%s: %s); jobs wait in the database", type(exc).__name__, exc
+            )
 
     def ok(self) -> None:
         with self._lock:
@@ -175,7 +177,13 @@ def _worker_name() -> str:
 def job_claim(celery_id: str, *, task: str, args: list[Any]) -> Claim | None:
     """Take a waiting job for this run, or None if it ran or runs elsewhere already."""
     now = timezone.now()
-    fields = {"state": JobState.ACTIVE, "started": now, "worker": _worker_name(), "heartbeat": time.time(), "finished": None}
+    fields = {
+        "state": JobState.ACTIVE,
+        "started": now,
+        "worker": _worker_name(),
+        "heartbeat": time.time(),
+        "finished": None,
+    }
     if Job.objects.filter(celery_id=celery_id, state=JobState.INACTIVE).update(**fields):
         job = Job.objects.values("pk", "retries", "attempts").get(celery_id=celery_id)
         return Claim(job["pk"], job["retries"], job["attempts"])

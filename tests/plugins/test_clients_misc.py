@@ -37,6 +37,7 @@ def _downloads_from_loopback(settings):
     # unless the owner allows the network.
     settings.HONDANA_DOWNLOAD_ALLOW_NETWORKS = ["127.0.0.0/8"]
 
+
 COMICINFO = "<ComicInfo><Title>CI Title</Title><Penciller>Pen</Penciller><Genre>romance</Genre></ComicInfo>"
 
 
