@@ -15,6 +15,7 @@ from django.urls import reverse
 from archives import categories
 from archives import services
 from archives import tankoubons
+from archives.config import env_pins
 from archives.models import Archive
 from archives.models import Category
 from archives.models import PluginSetting
@@ -25,6 +26,8 @@ from archives.models import Tankoubon
 from archives.models import TankoubonArchive
 from archives.plugins.registry import METADATA_PLUGINS
 from archives.tags import normalize_tags
+from archives.tasks import regen_thumbnails_enqueue
+from archives.tasks import thumbnail_enqueue
 
 
 class ArchiveForm(forms.ModelForm):
@@ -110,15 +113,11 @@ class TagAdmin(admin.ModelAdmin):
 
 @admin.register(ServerConfig)
 class ServerConfigAdmin(admin.ModelAdmin):
-    fieldsets = [
-        (None, {"fields": ["name", "motd", "archives_per_page"]}),
-        ("Access", {"fields": ["enablepass", "nofunmode", "enablecors"]}),
-        ("Reading progress", {"fields": ["localprogress", "authprogress"]}),
-        ("Uploads and tags", {"fields": ["usedateadded", "usedatemodified", "replacedupe", "excluded_namespaces"]}),
-        ("Metadata plugins", {"fields": ["tagruleson", "tagrules", "replacetitles"]}),
-        ("Reader", {"fields": ["tempmaxsize", "enableresize", "sizethreshold", "readerquality"]}),
-        ("Thumbnails", {"fields": ["pagethumbnails", "hqthumbpages", "pagethumb_max_pages"]}),
-    ]
+    fieldsets = [(title, {"fields": list(names)}) for title, names in ServerConfig.GROUPS.items()]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ServerConfig | None = None) -> list[str]:
+        # The environment wins over the row (archives.config): editing a pinned setting changes nothing.
+        return sorted(env_pins())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not ServerConfig.objects.exists()
@@ -135,16 +134,14 @@ class ServerConfigAdmin(admin.ModelAdmin):
 def remake_covers(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Archive]) -> None:
     count = 0
     for arcid in queryset.values_list("pk", flat=True):
-        services.cover_enqueue(arcid=arcid)
+        thumbnail_enqueue(arcid=arcid)
         count += 1
     modeladmin.message_user(request, f"Queued {count} cover job(s); see Background jobs for their progress.")
 
 
 @admin.action(description="Regenerate missing thumbnails of the whole library")
 def regenerate_all(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Archive]) -> None:
-    from jobs.services import job_enqueue
-
-    job = job_enqueue("regen_all_thumbnails", ["", False], dedupe_key="regen_all_thumbnails")
+    job = regen_thumbnails_enqueue(force=False)
     modeladmin.message_user(request, f"Queued job #{job.pk}; its progress shows under Background jobs.")
 
 

@@ -15,17 +15,11 @@ from archives.storage import absolute_path
 from archives.storage import backup_key
 from archives.storage import backups_storage
 from archives.storage import modified_time
+from archives.tasks import BACKUP
 from jobs.models import Job
 from jobs.models import JobState
 
 KEEP_BACKUPS = 5
-
-
-def backup_queue() -> Job:
-    """Queue a backup_json job."""
-    from jobs.services import job_enqueue
-
-    return job_enqueue("backup_json", [])
 
 
 def backup_write(*, job_id: int) -> dict[str, Any]:
@@ -55,7 +49,7 @@ def backup_open(*, job_id: int) -> IO[bytes]:
     if job.state != JobState.FINISHED:
         raise BackupError(f"Job not completed yet (state: {job.state})")
     result = job.result if isinstance(job.result, dict) else {}
-    if job.task != "backup_json" or not result.get("success") or not result.get("filename"):
+    if job.task != BACKUP.name or not result.get("success") or not result.get("filename"):
         raise BackupError("Backup file not available")
     storage, key = backups_storage(), backup_key(job_id)
     if not storage.exists(key):

@@ -22,3 +22,17 @@ def rar_tool_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             )
         ]
     return []
+
+
+@checks.register()
+def server_setting_pins_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    from archives.config import env_pin_errors
+
+    return [
+        checks.Error(
+            message,
+            hint="Fix or unset the variable; an unset setting takes its value from the settings page.",
+            id="hondana.E001",
+        )
+        for message in env_pin_errors()
+    ]

@@ -29,7 +29,6 @@ from archives.plugins.runs import plugins_run_enabled
 from archives.services import archive_create_from_upload
 from archives.uploads import HashedUpload
 from archives.uploads import HashingUploadHandler
-from jobs.models import Job
 
 logger = logging.getLogger(__name__)
 
@@ -76,13 +75,6 @@ def url_recorded(url: str) -> str | None:
         return None
     links = ArchiveTag.objects.filter(tag_id__in=tag_ids, archive__missing=False)
     return links.values_list("archive_id", flat=True).first()
-
-
-def download_queue(*, url: str, catid: str | None) -> Job:
-    """Queue the download job: LANraragi's priority 1 and 5 attempts."""
-    from jobs.services import job_enqueue
-
-    return job_enqueue("download_url", [url, catid], priority=1, attempts=5)
 
 
 def _file_name(response: http.client.HTTPResponse, url: str) -> str:

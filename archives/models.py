@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from typing import ClassVar
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.core.validators import MinValueValidator
+from django.db import IntegrityError
 from django.db import models
+from django.db import transaction
+from django.db.models import F
 from django.db.models import Q
 
 
@@ -202,11 +208,28 @@ DEFAULT_TAG_RULES = "\n".join(
 
 
 class ServerConfig(models.Model):
-    """What LANraragi keeps in its config; one row, editable in the admin.
+    """What LANraragi keeps in its config; one row, editable on the settings page and in the admin.
 
-    Any field can be pinned by the environment as HONDANA_<FIELD> (upper case); a
-    pinned value wins over the row (see archives.config).
+    The fields are the only description of the settings: archives.config builds the
+    runtime view and the environment pins from them, reader.forms the settings page.
+    A new setting is a field, its migration, and its place in GROUPS. Any editable
+    field can be pinned by the environment as HONDANA_<FIELD> (upper case); a pinned
+    value wins over the row (see archives.config).
+
+    Counters do not belong here (ServerCounters): this row is saved whole.
     """
+
+    # Where the settings page and the admin show each editable field, in order; a
+    # field in no group fails tests/archives/test_config_settings.py.
+    GROUPS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "Server": ("name", "motd"),
+        "Access": ("enablepass", "nofunmode", "enablecors"),
+        "Reading": ("archives_per_page", "localprogress", "authprogress"),
+        "Uploads and tags": ("usedateadded", "usedatemodified", "replacedupe", "excluded_namespaces"),
+        "Metadata plugins": ("tagruleson", "tagrules", "replacetitles"),
+        "Pages": ("enableresize", "sizethreshold", "readerquality", "tempmaxsize"),
+        "Thumbnails": ("pagethumbnails", "hqthumbpages", "pagethumb_max_pages"),
+    }
 
     name = models.CharField(max_length=200, default="Hondana")
     motd = models.CharField("message of the day", max_length=500, default="Welcome to Hondana!")
@@ -223,7 +246,9 @@ class ServerConfig(models.Model):
     authprogress = models.BooleanField(
         "authenticated progress", default=False, help_text="Saving progress needs a login or the API key."
     )
-    archives_per_page = models.PositiveIntegerField(default=100)
+    archives_per_page = models.PositiveIntegerField(
+        default=100, validators=[MinValueValidator(1), MaxValueValidator(1000)]
+    )
     usedateadded = models.BooleanField("add date_added tags", default=True)
     usedatemodified = models.BooleanField("date_added from file mtime", default=False)
     replacedupe = models.BooleanField("replace duplicate uploads", default=False)
@@ -256,8 +281,6 @@ class ServerConfig(models.Model):
         "page thumbnails per archive", default=0, help_text="0 means every page."
     )
     api_key_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
-    total_pages_read = models.BigIntegerField(default=0, editable=False)
-    cache_last_cleared = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = "server settings"
@@ -272,6 +295,40 @@ class ServerConfig(models.Model):
         from archives.config import config_changed
 
         config_changed()
+
+
+class ServerCounters(models.Model):
+    """One row of running totals (LANraragi's `total_pages_read`).
+
+    Kept out of ServerConfig: the settings page and the admin save that row whole,
+    which would write an old count back, and a count bumped on every page turn would
+    make the settings row the hottest row in the database.
+    """
+
+    total_pages_read = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "server counters"
+
+    def __str__(self) -> str:
+        return "Server counters"
+
+    @classmethod
+    def current(cls) -> ServerCounters:
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+    @classmethod
+    def bump(cls, **amounts: int) -> None:
+        """Add to counters in one UPDATE each, so concurrent bumps never lose one another."""
+        changes = {name: F(name) + amount for name, amount in amounts.items()}
+        if cls.objects.filter(pk=1).update(**changes):
+            return
+        # The migration creates the row; only an emptied database lacks it.
+        try:
+            with transaction.atomic():
+                cls.objects.create(pk=1, **amounts)
+        except IntegrityError:
+            cls.objects.filter(pk=1).update(**changes)
 
 
 class Category(models.Model):

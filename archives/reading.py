@@ -27,7 +27,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError
 from django.db import transaction
-from django.db.models import F
 
 from archives import formats
 from archives.config import get_config
@@ -35,7 +34,7 @@ from archives.exceptions import ArchiveNotFound
 from archives.fileslice import FileSlice
 from archives.models import Archive
 from archives.models import ReadingState
-from archives.models import ServerConfig
+from archives.models import ServerCounters
 from archives.search.cache import invalidate_search_cache
 from archives.storage import archives_storage
 from archives.storage import local_copy
@@ -461,15 +460,15 @@ def _cached_page(archive: Archive, index: int) -> bytes | None:
     still running after WAIT_RUNNING, lets the caller decode the page itself.
     """
     from archives import pagecache
+    from archives.tasks import extract_pages_enqueue
     from config.celery import app
     from jobs.models import Job
     from jobs.models import JobState
-    from jobs.services import job_enqueue
 
     data = pagecache.pagecache_read(archive.pk, index)
     if data is not None:
         return data
-    job = job_enqueue("extract_pages", [archive.pk], attempts=2, dedupe_key=f"extract_pages:{archive.pk}")
+    job = extract_pages_enqueue(arcid=archive.pk)
     if app.conf.task_always_eager:
         return pagecache.pagecache_read(archive.pk, index)  # the job ran inline, or runs at commit
     start = time.monotonic()
@@ -590,7 +589,7 @@ def archive_set_progress(*, arcid: str, page: int, force: bool = False) -> tuple
         raise ArchiveNotFound(arcid)
     now = int(time.time())
     reading_state_update(arcid=arcid, progress=page, lastreadtime=now)
-    ServerConfig.objects.filter(pk=1).update(total_pages_read=F("total_pages_read") + 1)
+    ServerCounters.bump(total_pages_read=1)
     # read: filters and hidecompleted depend on progress.
     invalidate_search_cache()
     return page, now

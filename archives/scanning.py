@@ -38,12 +38,12 @@ from archives.plugins.config import plugins_enqueue_enabled
 from archives.search.cache import invalidate_search_cache
 from archives.services import archive_inspect
 from archives.services import archive_set_tags
-from archives.services import cover_enqueue
 from archives.services import pages_forget
 from archives.services import thumbnails_delete
 from archives.storage import archives_storage
 from archives.storage import local_copy
 from archives.storage import modified_time
+from archives.tasks import thumbnail_enqueue
 from archives.uploads import EMPTY_ID
 from archives.uploads import compute_id
 
@@ -403,7 +403,7 @@ def _move(storage: Storage, record: _Record, found: _File, *, report: ScanReport
         return
     # The old thumbnails show the old content and are keyed by the old ID.
     thumbnails_delete(arcid=record.id)
-    cover_enqueue(arcid=found.arcid)
+    thumbnail_enqueue(arcid=found.arcid)
     report.moved.append((found.key, record.id, found.arcid))
 
 
@@ -486,7 +486,7 @@ def _create(storage: Storage, found: _File, *, fmt: str, pagecount: int) -> bool
             )
             ReadingState.objects.create(archive=archive)
             archive_set_tags(archive=archive, tags=tags)
-            cover_enqueue(arcid=archive.pk)
+            thumbnail_enqueue(arcid=archive.pk)
             plugins_enqueue_enabled(arcid=archive.pk)
     except IntegrityError:
         # Recorded since the scan looked (an upload of the same file finished).

@@ -39,9 +39,9 @@ from archives.tags import join_tags
 from archives.tags import normalize_tags
 from archives.tags import one_line
 from archives.tags import split_namespace
+from archives.tasks import thumbnail_enqueue
 from archives.uploads import EMPTY_ID
 from archives.uploads import HashedUpload
-from jobs.services import job_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def archive_create_from_upload(
                     size=upload.size, title=title, summary=summary, tags=tags, config=config,
                 )  # fmt: skip
                 # The cover is made by a job, so the upload answers at once.
-                cover_enqueue(arcid=arcid)
+                thumbnail_enqueue(arcid=arcid)
                 if queue_plugins:
                     plugins_enqueue_enabled(arcid=arcid)
             committed = True
@@ -316,8 +316,3 @@ def tags_rebuild_index(*, progress: Any = None) -> int:
     # Tags still used by a tankoubon stay, with their links.
     Tag.objects.filter(archive_links__isnull=True, tank_links__isnull=True).delete()
     return done
-
-
-def cover_enqueue(*, arcid: str) -> None:
-    """Queue the cover of a newly added archive (runs once the transaction commits)."""
-    job_enqueue("thumbnail_task", ["", arcid, 0], attempts=3, dedupe_key=f"thumbnail_task:{arcid}:0")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 from typing import Any
 
 from django.db import transaction
@@ -32,9 +31,7 @@ from archives.tags import index_form
 from archives.tags import join_tags
 from archives.tags import normalize_tags
 from archives.tags import split_namespace
-
-if TYPE_CHECKING:
-    from jobs.models import Job
+from archives.tasks import tank_thumbnail_enqueue
 
 TANK_ID = re.compile(r"TANK_\d{10}")
 # An epoch has at most 18 digits here; a longer run is an ordinary tag (and one of
@@ -70,13 +67,6 @@ def _set_own_tags(tank: Tankoubon, tags: list[str]) -> None:
     tag_ids = set(Tag.objects.filter(name__in=names).values_list("id", flat=True)) if names else set()
     TankoubonTag.objects.filter(tank=tank).exclude(tag_id__in=tag_ids).delete()
     TankoubonTag.objects.bulk_create([TankoubonTag(tank=tank, tag_id=i) for i in tag_ids], ignore_conflicts=True)
-
-
-def tank_cover_enqueue(tank_id: str) -> Job:
-    """Queue the tank's cover (made from its first member), or return the job already queued."""
-    from jobs.services import job_enqueue
-
-    return job_enqueue("tank_thumbnail_task", ["", tank_id], attempts=3, dedupe_key=f"tank_thumbnail_task:{tank_id}")
 
 
 def tank_create(*, name: str, tankid: str = "") -> Tankoubon:
@@ -133,7 +123,7 @@ def tank_update(*, tank_id: str, archives: list[str] | None, metadata: dict[str,
             )
             _refresh_in_tank([*before, *ordered])
             if before[:1] != ordered[:1]:
-                tank_cover_enqueue(tank_id)
+                tank_thumbnail_enqueue(tank_id=tank_id)
         invalidate_search_cache()
     return tank
 
@@ -158,7 +148,7 @@ def tank_add_archive(*, tank_id: str, arcid: str) -> tuple[Tankoubon, Archive]:
             TankoubonArchive.objects.create(tank=tank, archive=archive, position=position)
             _refresh_in_tank([arcid])
             if position == 1:
-                tank_cover_enqueue(tank_id)
+                tank_thumbnail_enqueue(tank_id=tank_id)
             invalidate_search_cache()
     return tank, archive
 
@@ -172,7 +162,7 @@ def tank_remove_archive(*, tank_id: str, arcid: str) -> tuple[Tankoubon, Archive
         deleted, _ = TankoubonArchive.objects.filter(tank=tank, archive=archive).delete()
         if deleted:
             if was_first:
-                tank_cover_enqueue(tank_id)
+                tank_thumbnail_enqueue(tank_id=tank_id)
             for position, link_id in enumerate(
                 TankoubonArchive.objects.filter(tank=tank).order_by("position").values_list("pk", flat=True), start=1
             ):

@@ -30,11 +30,11 @@ from archives.scanning import ScanProgress
 from archives.scanning import ScanReport
 from archives.scanning import library_fingerprint
 from archives.scanning import library_scan
+from archives.tasks import scan_enqueue
 from jobs.models import Job
 
 logger = logging.getLogger(__name__)
 
-SCAN_TASK = "scan_library"
 MAX_TICK = 5.0
 # A watcher whose heartbeat is older than this is taken for dead.
 ALIVE_WINDOW = 30.0
@@ -79,18 +79,6 @@ def watcher_restart() -> WatcherStatus:
     """Start the periodic scans again; the first one is due at once."""
     _update(enabled=True, next_scan_at=0)
     return watcher_status()
-
-
-def scan_enqueue(*, full: bool = False) -> Job:
-    """Queue a library scan, or return the one already queued or running.
-
-    A full scan re-reads every file (LANraragi's rescan drops its file map for the
-    same effect); it is deduplicated apart from the periodic kind.
-    """
-    from jobs.services import job_enqueue
-
-    key = f"{SCAN_TASK}:full" if full else SCAN_TASK
-    return job_enqueue(SCAN_TASK, [full], dedupe_key=key)
 
 
 def watcher_rescan() -> Job:

@@ -1,73 +1,48 @@
-"""The settings form: ServerConfig's fields (what LANraragi keeps in its config)."""
+"""The settings form: ServerConfig's editable fields (what LANraragi keeps in its config)."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator
+from django.core.validators import MinValueValidator
 
-from archives.config import Config
+from archives.config import env_name
+from archives.config import env_pins
+from archives.config import setting_fields
 from archives.models import ServerConfig
 from archives.plugins.config import plugins_enabled
 from archives.plugins.config import plugins_set_enabled
 from archives.plugins.registry import METADATA_PLUGINS
 
-GROUPS: list[tuple[str, list[str]]] = [
-    ("Server", ["name", "motd"]),
-    ("Access", ["enablepass", "nofunmode", "enablecors"]),
-    ("Reading", ["archives_per_page", "localprogress", "authprogress"]),
-    ("Uploads and tags", ["usedateadded", "usedatemodified", "replacedupe", "excluded_namespaces"]),
-    ("Metadata plugins", ["tagruleson", "tagrules", "replacetitles"]),
-    ("Pages", ["enableresize", "sizethreshold", "readerquality", "tempmaxsize"]),
-    ("Thumbnails", ["pagethumbnails", "hqthumbpages", "pagethumb_max_pages"]),
-]
-
-
-def config_field_names() -> list[str]:
-    """Every setting the server reads (archives.config.Config), secrets left out."""
-    return [f.name for f in dataclass_fields(Config) if f.name != "api_key_hash"]
-
-
-def env_name(field: str) -> str:
-    return f"HONDANA_{field.upper()}"
-
 
 class SettingsForm(forms.ModelForm):
     class Meta:
         model = ServerConfig
-        fields = config_field_names()
+        fields = [f.name for f in setting_fields()]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
-            if env_name(name) in os.environ:
+        pinned = env_pins()
+        for model_field in setting_fields():
+            field = self.fields[model_field.name]
+            if model_field.name in pinned:
                 # The environment wins over the row (archives.config), so editing it here
                 # would change nothing; show it as fixed.
+                name = env_name(model_field.name)
                 field.disabled = True
-                field.help_text = f"Set by the environment ({env_name(name)}). {field.help_text}".strip()
-            if name == "archives_per_page":
-                field.widget.attrs.update({"min": 1, "max": 1000})
-
-    def clean_archives_per_page(self) -> int:
-        value = self.cleaned_data["archives_per_page"]
-        if not 1 <= value <= 1000:
-            raise forms.ValidationError("Between 1 and 1000.")
-        return int(value)
+                field.help_text = f"Set by the environment ({name}). {field.help_text}".strip()
+            # The model's bounds, for the number input too (the form checks them through the model).
+            lows = [v.limit_value for v in model_field.validators if isinstance(v, MinValueValidator)]
+            highs = [v.limit_value for v in model_field.validators if isinstance(v, MaxValueValidator)]
+            if lows:
+                field.widget.attrs["min"] = max(lows)
+            if highs:
+                field.widget.attrs["max"] = min(highs)
 
     def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
-        placed: set[str] = set()
-        out = []
-        for title, names in GROUPS:
-            bound = [self[n] for n in names if n in self.fields]
-            placed.update(names)
-            if bound:
-                out.append((title, bound))
-        rest = [self[n] for n in self.fields if n not in placed]
-        if rest:
-            out.append(("Other", rest))
-        return out
+        return [(title, [self[name] for name in names]) for title, names in ServerConfig.GROUPS.items()]
 
 
 class PluginsForm(forms.Form):

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.db.models import Count
 from django.http import QueryDict
 
+from archives import tasks
 from archives.models import Archive
 from archives.models import Category
 from archives.models import CategoryItem
@@ -177,19 +178,19 @@ def archive_categories(arcid: str) -> list[dict[str, Any]]:
 # --- jobs -----------------------------------------------------------------------------
 
 TASK_LABELS = {
-    "thumbnail_task": "Thumbnail",
-    "page_thumbnails": "Page thumbnails",
-    "regen_all_thumbnails": "Regenerate thumbnails",
-    "tank_thumbnail_task": "Tankoubon thumbnail",
-    "build_stat_hashes": "Rebuild tag index",
-    "restore_backup": "Restore backup",
-    "scan_library": "Scan library",
-    "find_duplicates": "Find duplicates",
+    tasks.THUMBNAIL.name: "Thumbnail",
+    tasks.PAGE_THUMBNAILS.name: "Page thumbnails",
+    tasks.REGEN_THUMBNAILS.name: "Regenerate thumbnails",
+    tasks.TANK_THUMBNAIL.name: "Tankoubon thumbnail",
+    tasks.BUILD_STAT_HASHES.name: "Rebuild tag index",
+    tasks.RESTORE.name: "Restore backup",
+    tasks.SCAN.name: "Scan library",
+    "find_duplicates": "Find duplicates",  # Minion types Hondana does not run
     "handle_upload": "Upload",
-    "download_url": "Download URL",
-    "run_plugin": "Plugin",
-    "auto_plugins": "Metadata plugins",
-    "backup_json": "Backup",
+    tasks.DOWNLOAD.name: "Download URL",
+    tasks.RUN_PLUGIN.name: "Plugin",
+    tasks.AUTO_PLUGINS.name: "Metadata plugins",
+    tasks.BACKUP.name: "Backup",
 }
 
 
@@ -213,7 +214,7 @@ def _job_row(job: Job, titles: dict[str, str]) -> dict[str, Any]:
     progress = job_progress(job.notes)
     arcid = next((a for a in job.args if isinstance(a, str) and a in titles), None)
     label = TASK_LABELS.get(job.task, job.task.replace("_", " ").capitalize())
-    if job.task == "thumbnail_task" and len(job.args) > 2:
+    if job.task == tasks.THUMBNAIL.name and len(job.args) > 2:
         # [thumbdir, id, page]: page 0 is the cover.
         label = "Cover" if job.args[2] in (0, "0") else f"Thumbnail of page {job.args[2]}"
     return {

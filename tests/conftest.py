@@ -10,6 +10,7 @@ import pytest
 from django.core.cache import cache
 
 from archives.config import config_changed
+from archives.config import forget_env_pins
 from archives.reading import forget_readers
 from tests.corpus import ensure_corpus
 
@@ -79,3 +80,20 @@ def auth_header() -> dict[str, str]:
 def corpus() -> Path:
     """The standard corpus (all formats, small pages) plus the --evil files."""
     return ensure_corpus(CACHE / "corpus-small", evil=True)
+
+
+@pytest.fixture
+def pin_env(monkeypatch):
+    """pin_env(HONDANA_NOFUNMODE="1") sets server setting pins for one test.
+
+    The pins are parsed once per process, so this parses them again, before and after.
+    """
+
+    def pin(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        forget_env_pins()
+
+    yield pin
+    monkeypatch.undo()
+    forget_env_pins()

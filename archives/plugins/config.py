@@ -9,6 +9,7 @@ from typing import Any
 from archives.models import PluginSetting
 from archives.plugins.base import MetadataPlugin
 from archives.plugins.registry import METADATA_PLUGINS
+from archives.tasks import auto_plugins_enqueue
 
 
 def plugin_params(plugin: MetadataPlugin) -> dict[str, str]:
@@ -45,8 +46,6 @@ def plugins_enqueue_enabled(*, arcid: str) -> None:
     A job, not inline: an upload answers at once, and a scan of many files does not
     wait for every archive's plugins. Runs once the current transaction commits.
     """
-    from jobs.services import job_enqueue
-
     namespaces = [p.info.namespace for p in METADATA_PLUGINS]
     if PluginSetting.objects.filter(enabled=True, namespace__in=namespaces).exists():
-        job_enqueue("auto_plugins", [arcid], dedupe_key=f"auto_plugins:{arcid}")
+        auto_plugins_enqueue(arcid=arcid)

@@ -35,7 +35,6 @@ from archives.tagrules import apply_rules
 from archives.tagrules import parse_rules
 from archives.tags import normalize_tags
 from archives.tags import one_line
-from jobs.models import Job
 
 logger = logging.getLogger(__name__)
 
@@ -164,13 +163,6 @@ def plugin_use(*, namespace: str, arcid: str, oneshot: str = "") -> PluginRun:
     except PluginError as exc:
         return _failed(plugin.info.type, exc.message)
     return PluginRun(plugin.info.type, None, data)
-
-
-def plugin_queue(*, namespace: str, arcid: str, oneshot: str | None, priority: int = 0) -> Job:
-    """Queue a run_plugin job: `[plugin, id, arg]`, with 0 for no id as LANraragi."""
-    from jobs.services import job_enqueue
-
-    return job_enqueue("run_plugin", [namespace, arcid or 0, oneshot], priority=priority)
 
 
 @dataclass

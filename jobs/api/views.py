@@ -63,11 +63,12 @@ class QueueJobView(ApiView):
         if not isinstance(args, list):
             return envelope("queue_minion_job", error="args must be a JSON array.")
         params.check_json(args, "/args")
-        spec = registry.QUEUEABLE.get(jobname)
-        if spec is None:
+        job_type = registry.queueable(jobname)
+        if job_type is None:
             return envelope("queue_minion_job", error=f"Jobs of type {jobname} are not available on this server.")
-        problem = spec.check_args(args)
+        problem = job_type.args_problem(args)
         if problem:
             return envelope("queue_minion_job", error=problem)
-        job = services.job_enqueue(jobname, args, priority=priority, attempts=spec.attempts)
+        # Minion queues a new job each time a client asks by name: no dedupe here.
+        job = job_type.enqueue(args, priority=priority, dedupe=False)
         return plain("queue_minion_job", job=job.pk)

@@ -91,9 +91,8 @@ def test_nofun_mode_closes_public_routes_with_its_own_body(client):
     assert client.get("/api/info").status_code == 401
 
 
-def test_environment_pins_a_setting(client, monkeypatch):
-    monkeypatch.setenv("HONDANA_NOFUNMODE", "1")
-    config_changed()
+def test_environment_pins_a_setting(client, pin_env):
+    pin_env(HONDANA_NOFUNMODE="1")
     assert client.get("/api/info").status_code == 401
     assert client.get("/api/info").json() == NOFUN
 

@@ -87,8 +87,8 @@ def test_settings_refuse_a_bad_page_size(admin_client):
     assert response.status_code == 200 and "archives_per_page" in response.context["form"].errors
 
 
-def test_a_setting_pinned_by_the_environment_is_shown_fixed(admin_client, monkeypatch):
-    monkeypatch.setenv("HONDANA_ENABLECORS", "1")
+def test_a_setting_pinned_by_the_environment_is_shown_fixed(admin_client, pin_env):
+    pin_env(HONDANA_ENABLECORS="1")
     form = admin_client.get("/settings").context["form"]
     assert form.fields["enablecors"].disabled
     assert "HONDANA_ENABLECORS" in form.fields["enablecors"].help_text

@@ -17,6 +17,7 @@ from archives.locks import write_lock
 from archives.models import Archive
 from archives.models import ReadingState
 from archives.models import ServerConfig
+from archives.models import ServerCounters
 from archives.models import Tankoubon
 from tests.conftest import bearer
 from tests.samples import cbz_bytes
@@ -102,7 +103,7 @@ def test_anonymous_readers_never_lock_out_a_key_holder(client, auth_header, tmp_
     assert progress_writes >= EDITS, summary  # the readers really ran alongside the edits
     assert Archive.objects.get(pk=arcid).title == f"Edit {EDITS - 1}"
     # The counter is bumped in one UPDATE each time: none is lost to a race.
-    assert ServerConfig.objects.get(pk=1).total_pages_read == progress_writes
+    assert ServerCounters.objects.get(pk=1).total_pages_read == progress_writes
     state = ReadingState.objects.get(archive_id=arcid, user__isnull=True)
     assert 1 <= state.progress <= 3 and state.lastreadtime > 0 and state.isnew is False
 

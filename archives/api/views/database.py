@@ -16,6 +16,8 @@ from archives.api.responses import envelope
 from archives.api.responses import plain
 from archives.config import get_config
 from archives.storage import backup_key
+from archives.tasks import backup_enqueue
+from archives.tasks import restore_enqueue
 
 
 class StatsView(ApiView):
@@ -38,7 +40,7 @@ class BackupView(ApiView):
         return StreamingHttpResponse(chunks, content_type="application/json;charset=UTF-8")
 
     def post(self, request: Request) -> HttpResponse:
-        job = backups.backup_queue()
+        job = backup_enqueue()
         return plain("queue_backup", job=job.pk)
 
 
@@ -68,8 +70,6 @@ class RestoreView(ApiView):
     operations = {"POST": "queue_restore"}
 
     def post(self, request: Request) -> HttpResponse:
-        from jobs.services import job_enqueue
-
         upload = request.FILES.get("file")
         if upload is None:
             return plain("queue_restore", success=0, status=400, error="No file provided")
@@ -78,7 +78,7 @@ class RestoreView(ApiView):
             pending = database.restore_queue(payload=payload.decode("utf-8"))
         except (database.BackupError, UnicodeDecodeError):
             return plain("queue_restore", success=0, status=400, error="File must be JSON")
-        job = job_enqueue("restore_backup", [pending])
+        job = restore_enqueue(pending_id=pending)
         return plain("queue_restore", job=job.pk)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.http import HttpResponse
 from rest_framework.request import Request
 
-from archives import downloads
 from archives.api import params
 from archives.api.base import ApiView
 from archives.api.responses import envelope
 from archives.api.responses import plain
+from archives.tasks import download_enqueue
 
 
 class DownloadUrlView(ApiView):
@@ -23,5 +23,5 @@ class DownloadUrlView(ApiView):
             params.length(catid, "/catid", 14, 14)
         if not url:
             return envelope("download_url", error="No URL specified.")
-        job = downloads.download_queue(url=url, catid=catid)
+        job = download_enqueue(url=url, catid=catid)
         return plain("download_url", url=url, category=catid, job=job.pk)

@@ -12,7 +12,7 @@ from archives.api.render import json_response
 from archives.api.responses import envelope
 from archives.api.responses import xml_escape
 from archives.config import get_config
-from archives.models import ServerConfig
+from archives.models import ServerCounters
 from archives.search.cache import cache_last_cleared
 from archives.search.selectors import records_total
 
@@ -22,7 +22,6 @@ LRR_VERSION_DESC = "I'm under Japanese influence and my honor's at stake!"
 class InfoView(ApiView):
     def get(self, request: Request) -> HttpResponse:
         config = get_config()
-        counters = ServerConfig.objects.filter(pk=1).values("total_pages_read", "cache_last_cleared").first() or {}
         return json_response(
             {
                 "name": xml_escape(config.name),
@@ -38,7 +37,7 @@ class InfoView(ApiView):
                 "server_tracks_progress": config.server_tracks_progress,
                 "authenticated_progress": config.authprogress,
                 "archives_per_page": config.archives_per_page,
-                "total_pages_read": counters.get("total_pages_read", 0),
+                "total_pages_read": ServerCounters.current().total_pages_read,
                 "total_archives": records_total(grouped=True),
                 "cache_last_cleared": cache_last_cleared(),
                 "excluded_namespaces": config.excluded_namespace_list,

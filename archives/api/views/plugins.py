@@ -14,6 +14,7 @@ from archives.api.responses import plain
 from archives.plugins import runs
 from archives.plugins.registry import PLUGIN_TYPES
 from archives.plugins.registry import plugin_infos
+from archives.tasks import run_plugin_enqueue
 
 TYPES = (*PLUGIN_TYPES, "all")
 
@@ -55,7 +56,7 @@ class PluginQueueView(ApiView):
 
     def post(self, request: Request) -> HttpResponse:
         arcid = _archive_id(request)
-        job = runs.plugin_queue(
+        job = run_plugin_enqueue(
             namespace=params.raw_param(request, "plugin") or "",
             arcid=arcid,
             oneshot=params.raw_param(request, "arg"),

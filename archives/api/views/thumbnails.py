@@ -6,7 +6,6 @@ from django.http import HttpResponse
 from rest_framework.request import Request
 
 from archives import reading
-from archives import tankoubons
 from archives import thumbnails
 from archives.api import params
 from archives.api.base import ApiView
@@ -16,7 +15,10 @@ from archives.api.responses import plain
 from archives.api.responses import unknown_archive
 from archives.exceptions import ArchiveNotFound
 from archives.models import Archive
-from jobs.services import job_enqueue
+from archives.tasks import page_thumbnails_enqueue
+from archives.tasks import regen_thumbnails_enqueue
+from archives.tasks import tank_thumbnail_enqueue
+from archives.tasks import thumbnail_enqueue
 
 ALL_EXIST = "No job queued, all thumbnails already exist."
 
@@ -53,7 +55,7 @@ class ThumbnailView(ApiView):
         if page > 0 and (page > archive.pagecount or page > thumbnails.page_thumbnail_count(archive)):
             # Nothing a job could make: the page does not exist or page thumbnails are off.
             return _placeholder(request)
-        job = job_enqueue("thumbnail_task", ["", arcid, page], attempts=3, dedupe_key=f"thumbnail_task:{arcid}:{page}")
+        job = thumbnail_enqueue(arcid=arcid, page=page)
         return plain("serve_thumbnail", status=202, job=job.pk)
 
     def put(self, request: Request, id: str) -> HttpResponse:
@@ -81,7 +83,7 @@ class PageThumbnailsView(ApiView):
         if not force and not thumbnails.page_thumbnails_missing(archive):
             return plain("generate_page_thumbnails", message=ALL_EXIST)
         # A job still queued or running for this archive is answered again, not doubled.
-        job = job_enqueue("page_thumbnails", [arcid, force], attempts=3, dedupe_key=f"page_thumbnails:{arcid}")
+        job = page_thumbnails_enqueue(arcid=arcid, force=force)
         return plain("generate_page_thumbnails", status=202, job=job.pk)
 
 
@@ -91,7 +93,7 @@ class RegenerateView(ApiView):
 
     def post(self, request: Request) -> HttpResponse:
         force = params.boolean(request, "force")
-        job = job_enqueue("regen_all_thumbnails", ["", force], dedupe_key="regen_all_thumbnails")
+        job = regen_thumbnails_enqueue(force=force)
         return plain("regen_thumbnails", job=job.pk)
 
 
@@ -110,7 +112,7 @@ class TankThumbnailView(ApiView):
 
         if not Tankoubon.objects.filter(pk=id).exists():
             return envelope("serve_tankoubon_thumbnail", error="The given tankoubon does not exist.")
-        job = tankoubons.tank_cover_enqueue(id)
+        job = tank_thumbnail_enqueue(tank_id=id)
         return plain("serve_tankoubon_thumbnail", status=202, job=job.pk)
 
     def put(self, request: Request, id: str) -> HttpResponse:
