@@ -112,6 +112,17 @@ def page_png(i: int) -> bytes:
     return buf.getvalue()
 
 
+def long_cbz(pages: int = 200) -> bytes:
+    """Pages slow enough to thumbnail that a test can act while the job runs."""
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for i in range(pages):
+            z.writestr(f"{i:03}.png", page_png(i))
+    return buf.getvalue()
+
+
 def pool_children(pid: int) -> list[int]:
     children: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -120,14 +131,8 @@ def pool_children(pid: int) -> list[int]:
 
 
 def test_a_pool_child_killed_mid_job_runs_the_job_again_and_it_resumes(client, auth_header, tmp_path):
-    import zipfile
-
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
-        for i in range(200):
-            z.writestr(f"{i:03}.png", page_png(i))
     purge_queue()
-    arcid = upload(client, "long.cbz", buf.getvalue(), headers=auth_header).json()["id"]
+    arcid = upload(client, "long.cbz", long_cbz(), headers=auth_header).json()["id"]
     thumbs = storages["thumbnails"]
     with celery_worker(tmp_path, env={"HONDANA_JOB_RETRY_DELAY": "1"}) as worker:
         job = job_enqueue("page_thumbnails", [arcid, True], attempts=3)
@@ -247,14 +252,8 @@ def test_a_message_lost_by_the_broker_is_sent_again(client, auth_header, tmp_pat
 
 
 def test_page_thumbnails_of_an_archive_deleted_mid_job_stop_and_leave_nothing(client, auth_header, tmp_path):
-    import zipfile
-
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
-        for i in range(200):
-            z.writestr(f"{i:03}.png", page_png(i))
     purge_queue()
-    arcid = upload(client, "doomed.cbz", buf.getvalue(), headers=auth_header).json()["id"]
+    arcid = upload(client, "doomed.cbz", long_cbz(), headers=auth_header).json()["id"]
     thumbs = Path(storages["thumbnails"].location) / arcid[:2] / arcid
     with celery_worker(tmp_path) as worker:
         job = job_enqueue("page_thumbnails", [arcid, True], attempts=3)
