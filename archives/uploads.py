@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from typing import cast
 
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
@@ -50,8 +51,9 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
         return None
 
     def file_complete(self, file_size: int) -> TemporaryUploadedFile:
-        upload = super().file_complete(file_size)
-        upload.__class__ = HashedUpload
+        super().file_complete(file_size)  # rewinds self.file and sets its size
+        self.file.__class__ = HashedUpload
+        upload = cast(HashedUpload, self.file)
         upload.sha1 = self._whole.hexdigest()
         upload.arcid = self._head.hexdigest()
         return upload

@@ -7,7 +7,7 @@ from jobs.models import Job
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in django-stubs, not at runtime
     list_display = ["id", "task", "state", "progress", "created", "started", "finished", "retries"]
     list_filter = ["state", "task"]
     search_fields = ["=id", "task", "args"]

@@ -48,7 +48,7 @@ def _heartbeat(job_id: int, stop: threading.Event) -> None:
         connection.close()
 
 
-class JobTask(Task):
+class JobTask(Task[..., Any]):
     """Base class of Hondana's tasks (config.celery sets it as the app's Task)."""
 
     # Errors after which running again cannot help: the job ends `finished` with a note.

@@ -123,7 +123,8 @@ class Channel(filesystem.Channel):
 
     # --- put --------------------------------------------------------------------------
 
-    def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:
+    # kombu-stubs call this argument `payload` here and `message` in the base channel.
+    def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]
         """Put `payload` onto `queue`: written in full under tmp/, then renamed into place."""
         priority = self._get_message_priority(payload, reverse=True)
         name = f"{priority}_{time.time_ns():020d}_{uuid.uuid4().hex}.{queue}.msg"
@@ -196,7 +197,7 @@ class Channel(filesystem.Channel):
             self._set_aside(path, f"is not JSON ({type(exc).__name__}: {exc}), {len(raw)} bytes")
             return None
         properties = payload.get("properties") if isinstance(payload, dict) else None
-        if not isinstance(properties, dict) or "delivery_tag" not in properties:
+        if not isinstance(payload, dict) or not isinstance(properties, dict) or "delivery_tag" not in properties:
             self._set_aside(path, "is JSON but not a kombu message")
             return None
         # Gone from the claim folder before it is returned: a file still there was never

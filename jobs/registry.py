@@ -83,7 +83,8 @@ class JobType:
 
         def decorate(run: Callable[..., Any]) -> Any:
             _register(self)
-            return shared_task(name=self.name, **options)(run)
+            decorator: Callable[[Callable[..., Any]], Any] = shared_task(name=self.name, **options)
+            return decorator(run)
 
         return decorate
 

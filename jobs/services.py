@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
@@ -69,7 +70,8 @@ def _send(job: Job, *, countdown: float | None = None) -> None:
     task = app.tasks.get(job.task)
     if task is not None:
         # apply_async honours task_always_eager (tests, HONDANA_TASKS_EAGER).
-        task.apply_async(args=list(job.args), **options)
+        # celery-types asks for a tuple; Celery takes any sequence, and JSON makes it a list anyway.
+        task.apply_async(args=list(job.args), **options)  # type: ignore[arg-type]
     else:
         app.send_task(job.task, args=list(job.args), **options)
 
@@ -132,7 +134,7 @@ def job_enqueue(
     return job
 
 
-def _due_for_republish(job: Job, now: Any) -> bool:
+def _due_for_republish(job: Job, now: datetime) -> bool:
     if job.delayed is not None and job.delayed > now:
         return False
     if job.published is None:
@@ -185,8 +187,8 @@ def job_claim(celery_id: str, *, task: str, args: list[Any]) -> Claim | None:
         "finished": None,
     }
     if Job.objects.filter(celery_id=celery_id, state=JobState.INACTIVE).update(**fields):
-        job = Job.objects.values("pk", "retries", "attempts").get(celery_id=celery_id)
-        return Claim(job["pk"], job["retries"], job["attempts"])
+        claimed = Job.objects.values("pk", "retries", "attempts").get(celery_id=celery_id)
+        return Claim(claimed["pk"], claimed["retries"], claimed["attempts"])
     if Job.objects.filter(celery_id=celery_id).exists():
         return None
     # Published without job_enqueue (`celery call`, beat): give it a row anyway.
@@ -335,7 +337,9 @@ def _queue_is_empty() -> bool | None:
         with app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1)
             try:
-                declared = conn.default_channel.queue_declare(settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
+                # kombu-stubs type default_channel as the abstract StdChannel; every
+                # transport's channel has queue_declare.
+                declared = conn.default_channel.queue_declare(settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)  # type: ignore[attr-defined]
             except ChannelError:
                 return True  # Redis drops a queue's key when it empties: no such queue, no message
             return int(declared.message_count) == 0

@@ -107,7 +107,8 @@ class PdfReader(ArchiveReader):
                     bitmap = page.render(scale=render_scale(width, height, self.limits.max_pdf_pixels))
                     try:
                         # convert() copies the pixels out of pdfium's buffer before it is freed.
-                        return bitmap.to_pil().convert("RGB")
+                        image: Image.Image = bitmap.to_pil()
+                        return image.convert("RGB")
                     finally:
                         bitmap.close()
                 finally:

@@ -81,7 +81,7 @@ def open_decompressed(raw: BinaryIO, kind: str) -> BinaryIO:
         # Not lzma.LZMAFile: it offers no memory limit.
         fmt = lzma.FORMAT_XZ if kind == "xz" else lzma.FORMAT_ALONE
         new = lambda: lzma.LZMADecompressor(format=fmt, memlimit=LZMA_MEMLIMIT)  # noqa: E731
-        return io.BufferedReader(DecompressingReader(raw, new, lzma.LZMAError), CHUNK)  # type: ignore[return-value]
+        return io.BufferedReader(DecompressingReader(raw, new, lzma.LZMAError), CHUNK)
     raise ValueError(f"unknown compression {kind!r}")
 
 

@@ -34,7 +34,7 @@ from .streams import open_decompressed
 
 logger = logging.getLogger(__name__)
 
-_ERRORS = (tarfile.TarError, *STREAM_ERRORS, ValueError)
+_ERRORS: tuple[type[Exception], ...] = (tarfile.TarError, *STREAM_ERRORS, ValueError)
 
 
 def is_tar_header(block: bytes) -> bool:

@@ -11,6 +11,7 @@ import logging
 import struct
 import zipfile
 import zlib
+from typing import IO
 from typing import BinaryIO
 
 from .base import ArchiveReader
@@ -115,7 +116,7 @@ def _open_zipfile(fileobj: BinaryIO, limits: Limits) -> zipfile.ZipFile:
     return zf
 
 
-def _open_info(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> zipfile.ZipExtFile:
+def _open_info(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes]:
     if info.flag_bits & _FLAG_ENCRYPTED:
         raise CorruptArchive(f"{info.filename!r} is encrypted")
     try:
