@@ -172,3 +172,13 @@ def wait_text(seconds: int) -> str:
         minutes = math.ceil(seconds / 60)
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
     return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def lockouts_lift(subjects: list[str] | None = None) -> int:
+    """Forget the counts against these user names or client addresses (every count with
+    None); return how many were forgotten. For `manage.py hondana_unlock`."""
+    rows = FailedAttempts.objects.all()
+    if subjects is not None:
+        kinds = ("login-user", "login-address", "api-key-address")
+        rows = rows.filter(key__in=[_key(kind, subject) for subject in subjects for kind in kinds])
+    return rows.delete()[0]

@@ -148,3 +148,18 @@ def test_an_empty_password_is_not_counted(client, admin_user, hasher):
         assert login(client, password="").status_code == 200
     assert hasher.calls == 0
     assert login(client, password=RIGHT).status_code == 302
+
+
+def test_the_owner_lifts_a_lockout_with_hondana_unlock(client, admin_user):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    for _ in range(5):
+        login(client)
+    assert login(client, password=RIGHT).status_code == 429
+    with pytest.raises(CommandError):
+        call_command("hondana_unlock")
+    call_command("hondana_unlock", "someone-else")
+    assert login(client, password=RIGHT, address="10.0.0.9").status_code == 429
+    call_command("hondana_unlock", "admin")
+    assert login(client, password=RIGHT, address="10.0.0.9").status_code == 302
