@@ -9,6 +9,7 @@ from archives.api.views import database
 from archives.api.views import downloads
 from archives.api.views import info
 from archives.api.views import opds
+from archives.api.views import openapi
 from archives.api.views import pages
 from archives.api.views import plugins
 from archives.api.views import search
@@ -20,6 +21,8 @@ from archives.api.views import toc
 from archives.api.views import upload
 
 urlpatterns = [
+    # Hondana's own: the OpenAPI document of every route in this table (archives/api/openapi/).
+    path("openapi.json", openapi.DocumentView.as_view(), name="getOpenApiDocument"),
     path("info", info.InfoView.as_view(), name="serverInfo"),
     path("archives", archive_views.ArchiveListView.as_view(), name="getArchiveList"),
     path("archives/untagged", archive_views.UntaggedView.as_view(), name="getUntaggedArchives"),
