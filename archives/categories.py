@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
 
 from django.db import IntegrityError
 from django.db import transaction
@@ -148,7 +147,9 @@ def bookmark_remove() -> str:
 # --- reads ----------------------------------------------------------------------------
 
 
-def _members(category_ids: list[str]) -> dict[str, list[str]]:
+def category_members(category_ids: list[str]) -> dict[str, list[str]]:
+    """The archive and tank ids of each static category, in the order they were added
+    (an empty list for a dynamic one)."""
     members: dict[str, list[str]] = {c: [] for c in category_ids}
     rows = CategoryItem.objects.filter(category_id__in=category_ids, category__search="").order_by("id")
     for catid, arcid, tank_id in rows.values_list("category_id", "archive_id", "tank_id"):
@@ -156,32 +157,15 @@ def _members(category_ids: list[str]) -> dict[str, list[str]]:
     return members
 
 
-def category_json(category: Category, archives: list[str]) -> dict[str, Any]:
-    return {
-        "id": category.pk,
-        "name": category.name,
-        "search": category.search,
-        "pinned": 1 if category.pinned else 0,
-        # A dynamic category's list is always empty, whatever it once held.
-        "archives": [] if category.is_dynamic else archives,
-    }
+def category_list() -> list[Category]:
+    return list(Category.objects.order_by("pk"))
 
 
-def categories_json(categories: list[Category]) -> list[dict[str, Any]]:
-    members = _members([c.pk for c in categories])
-    return [category_json(c, members[c.pk]) for c in categories]
+def category_get(catid: str) -> Category | None:
+    return Category.objects.filter(pk=catid).first()
 
 
-def category_list_json() -> list[dict[str, Any]]:
-    return categories_json(list(Category.objects.order_by("pk")))
-
-
-def category_detail_json(catid: str) -> dict[str, Any] | None:
-    category = Category.objects.filter(pk=catid).first()
-    return categories_json([category])[0] if category is not None else None
-
-
-def categories_of_json(item_id: str) -> list[dict[str, Any]]:
+def categories_of(item_id: str) -> list[Category]:
     """Static categories that contain an archive or tank."""
     field = {"items__tank_id": item_id} if item_id.startswith("TANK_") else {"items__archive_id": item_id}
-    return categories_json(list(Category.objects.filter(search="", **field).distinct().order_by("pk")))
+    return list(Category.objects.filter(search="", **field).distinct().order_by("pk"))

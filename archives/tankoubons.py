@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -25,8 +26,8 @@ from archives.models import TankoubonArchive
 from archives.models import TankoubonTag
 from archives.search.cache import invalidate_search_cache
 from archives.search.keys import natural_key
-from archives.selectors import archive_json
-from archives.selectors import archive_rows
+from archives.selectors import ArchiveItem
+from archives.selectors import archive_items
 from archives.tags import index_form
 from archives.tags import join_tags
 from archives.tags import normalize_tags
@@ -195,18 +196,67 @@ def tanks_containing(arcid: str) -> list[str]:
     return list(TankoubonArchive.objects.filter(archive_id=arcid).order_by("tank_id").values_list("tank_id", flat=True))
 
 
-def tank_object(tank: Tankoubon, archives: list[str]) -> dict[str, Any]:
-    return {
-        "id": tank.pk,
-        "name": tank.name,
-        "summary": tank.summary,
-        "tags": tank.tags,
-        "archives": archives,
-        "progress": tank.progress,
-    }
+@dataclass(frozen=True)
+class TankMembers:
+    """A tank and the ids of its members (all, or one page of them), in order."""
+
+    tank: Tankoubon
+    member_ids: list[str]
 
 
-def tank_list(*, page: int, pagesize: int) -> tuple[list[dict[str, Any]], int]:
+@dataclass(frozen=True)
+class TankDetail:
+    """A tank, the member ids on the page asked for, those members that are present
+    (in order, with their reading state), and how many members it has in all."""
+
+    tank: Tankoubon
+    member_ids: list[str]
+    archives: list[ArchiveItem]
+    total: int
+
+
+@dataclass(frozen=True)
+class TankItem:
+    """A tank as a grouped search shows it: one item standing for its members."""
+
+    tank: Tankoubon
+    archives: list[ArchiveItem]
+    tags: list[str]  # its own tags, then its members' (see _unified_tags)
+
+    @property
+    def arcid(self) -> str:
+        return self.tank.pk
+
+    @property
+    def title(self) -> str:
+        return self.tank.name
+
+    @property
+    def isnew(self) -> bool:
+        return any(a.isnew for a in self.archives)
+
+    @property
+    def progress(self) -> int:
+        return self.tank.progress
+
+    @property
+    def pagecount(self) -> int:
+        return sum(a.pagecount for a in self.archives)
+
+    @property
+    def lastreadtime(self) -> int:
+        return max((a.lastreadtime for a in self.archives), default=0)
+
+    @property
+    def size(self) -> int:
+        return sum(a.size for a in self.archives)
+
+    @property
+    def archive_count(self) -> int:
+        return len(self.archives)
+
+
+def tank_list(*, page: int, pagesize: int) -> tuple[list[TankMembers], int]:
     """One page of tanks by id (all of them when page < 0), and the number of tanks."""
     tanks = Tankoubon.objects.order_by("pk")
     total = tanks.count()
@@ -223,20 +273,15 @@ def tank_list(*, page: int, pagesize: int) -> tuple[list[dict[str, Any]], int]:
         .values_list("tank_id", "archive_id")
     ):
         members[tank_id].append(arcid)
-    return [tank_object(t, members[t.pk]) for t in tanks], total
+    return [TankMembers(tank=t, member_ids=members[t.pk]) for t in tanks], total
 
 
-def _archive_json_in_order(arcids: list[str]) -> list[dict[str, Any]]:
-    rows = {row["id"]: row for row in archive_rows(Archive.objects.filter(pk__in=arcids, missing=False))}
-    return [archive_json(rows[a]) for a in arcids if a in rows]
-
-
-def tank_full(*, tank: Tankoubon, page: int, pagesize: int) -> tuple[dict[str, Any], int, int]:
+def tank_detail(*, tank: Tankoubon, page: int, pagesize: int) -> TankDetail:
+    """The tank with one page of its members (all of them when page < 0)."""
     members = tank_member_ids(tank.pk)
     shown = members if page < 0 else members[page * pagesize : (page + 1) * pagesize]
-    result = tank_object(tank, shown)
-    result["full_data"] = _archive_json_in_order(shown)
-    return result, len(members), len(shown)
+    items = archive_items(shown)
+    return TankDetail(tank=tank, member_ids=shown, archives=[items[a] for a in shown if a in items], total=len(members))
 
 
 def _unified_tags(own: str, member_tags: list[str]) -> list[str]:
@@ -263,32 +308,18 @@ def _unified_tags(own: str, member_tags: list[str]) -> list[str]:
     return own_tags + imputed
 
 
-def tank_search_json(tank_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Tank rows for search results (LANraragi's build_tank_json), by tank id."""
+def tank_items(tank_ids: list[str]) -> dict[str, TankItem]:
+    """The tanks of `tank_ids` as grouped search items (LANraragi's build_tank_json), by id."""
     tanks = {t.pk: t for t in Tankoubon.objects.filter(pk__in=tank_ids)}
     links = TankoubonArchive.objects.filter(tank_id__in=tank_ids).order_by("tank_id", "position")
     members: dict[str, list[str]] = {}
     for tank_id, arcid in links.values_list("tank_id", "archive_id"):
         members.setdefault(tank_id, []).append(arcid)
-    all_ids = [a for ids in members.values() for a in ids]
-    rows = {row["id"]: row for row in archive_rows(Archive.objects.filter(pk__in=all_ids, missing=False))}
+    items = archive_items([a for ids in members.values() for a in ids])
     out = {}
     for tank_id, tank in tanks.items():
-        data = [archive_json(rows[a]) for a in members.get(tank_id, []) if a in rows]
-        out[tank_id] = {
-            "arcid": tank_id,
-            "title": tank.name,
-            "filename": "",
-            "extension": ".tank",
-            "tags": ",".join(_unified_tags(tank.tags, [d["tags"] for d in data])),
-            "summary": "Tankoubon containing: " + ",".join(d["title"] for d in data),
-            "isnew": any(d["isnew"] for d in data),
-            "progress": tank.progress,
-            "pagecount": sum(d["pagecount"] for d in data),
-            "lastreadtime": max((d["lastreadtime"] for d in data), default=0),
-            "size": sum(d["size"] for d in data),
-            "archive_count": len(data),
-        }
+        data = [items[a] for a in members.get(tank_id, []) if a in items]
+        out[tank_id] = TankItem(tank=tank, archives=data, tags=_unified_tags(tank.tags, [d.tags for d in data]))
     return out
 
 

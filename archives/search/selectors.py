@@ -1,19 +1,18 @@
-"""Search reads: one page of ordered ids (cached per generation) and their JSON."""
+"""Search reads: one page of ordered ids (cached per generation) and their items."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from dataclasses import dataclass
-from typing import Any
 
-from archives.models import Archive
 from archives.search import query as q
 from archives.search.cache import cached
 from archives.search.cache import search_generation
 from archives.search.query import SearchParams
-from archives.selectors import archive_json
-from archives.selectors import archive_rows
-from archives.tankoubons import tank_search_json
+from archives.selectors import ArchiveItem
+from archives.selectors import archive_items
+from archives.tankoubons import TankItem
+from archives.tankoubons import tank_items
 
 
 @dataclass(frozen=True)
@@ -63,16 +62,16 @@ def random_page(params: SearchParams, *, count: int) -> list[str]:
     return q.random_ids(q.build_query(params), count)
 
 
-def items_json(ids: list[str]) -> list[dict[str, Any]]:
-    """Archive and tank JSON for ids, in their order; one query per kind, no serializer."""
+def search_items(ids: list[str]) -> list[ArchiveItem | TankItem]:
+    """The archives and tanks of `ids`, in their order; one query per kind."""
     tank_ids = [i for i in ids if i.startswith("TANK_")]
     arcids = [i for i in ids if not i.startswith("TANK_")]
-    rows = {row["id"]: row for row in archive_rows(Archive.objects.filter(pk__in=arcids))} if arcids else {}
-    tanks = tank_search_json(tank_ids) if tank_ids else {}
-    out = []
+    archives = archive_items(arcids, present_only=False) if arcids else {}
+    tanks = tank_items(tank_ids) if tank_ids else {}
+    out: list[ArchiveItem | TankItem] = []
     for item_id in ids:
-        if item_id in rows:
-            out.append(archive_json(rows[item_id]))
+        if item_id in archives:
+            out.append(archives[item_id])
         elif item_id in tanks:
             out.append(tanks[item_id])
     return out

@@ -13,9 +13,9 @@ from django.http import HttpRequest
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from archives.search.selectors import items_json
+from archives.search.selectors import search_items
 from archives.search.selectors import search_page
-from archives.selectors import archive_detail_json
+from archives.selectors import archive_detail
 from reader import selectors
 from reader.access import member_page
 
@@ -31,7 +31,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 @member_page
 def edit(request: HttpRequest) -> HttpResponse:
     arcid = request.GET.get("id", "").strip()
-    archive = archive_detail_json(arcid) if len(arcid) == 40 else None
+    archive = archive_detail(arcid) if len(arcid) == 40 else None
     if archive is None:
         return render(request, "reader/not_found.html", {"item_id": arcid}, status=404)
     categories = selectors.archive_categories(arcid)
@@ -44,8 +44,8 @@ def edit(request: HttpRequest) -> HttpResponse:
             "suggest_minweight": selectors.suggest_minweight(),
             "edit_data": {
                 "id": arcid,
-                "title": archive["title"],
-                "pagecount": archive["pagecount"],
+                "title": archive.title,
+                "pagecount": archive.pagecount,
             },
         },
     )
@@ -64,7 +64,7 @@ def batch(request: HttpRequest) -> HttpResponse:
         "reader/batch.html",
         {
             "query": query,
-            "preview": items_json(page.ids),
+            "preview": search_items(page.ids),
             "filtered": page.filtered,
             "tabs": selectors.category_tabs(),
             "suggest_minweight": selectors.suggest_minweight(),

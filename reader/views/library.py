@@ -12,9 +12,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from archives.config import get_config
-from archives.search.selectors import items_json
 from archives.search.selectors import random_page
+from archives.search.selectors import search_items
 from archives.search.selectors import search_page
+from archives.selectors import ArchiveItem
+from archives.tankoubons import TankItem
 from reader import selectors
 from reader.access import is_member
 from reader.access import public_page
@@ -30,7 +32,7 @@ def library(request: HttpRequest) -> HttpResponse:
     # Offset paging through the search selector: one LIMIT/OFFSET page and a count,
     # whatever the size of the library.
     page = search_page(query.search_params(), start=query.start, pagesize=pagesize)
-    items = [_card(item) for item in items_json(page.ids)]
+    items = [_card(item) for item in search_items(page.ids)]
     tabs = [{**tab, "href": _href(query.querystring(category=tab["id"], start=0))} for tab in selectors.category_tabs()]
     return render(
         request,
@@ -63,14 +65,19 @@ def _href(querystring: str) -> str:
     return "?" + querystring if querystring else "?"
 
 
-def _card(item: dict[str, Any]) -> dict[str, Any]:
-    """An item of the grid: its API JSON plus what the card shows (library.js mirrors it)."""
-    pages, progress = item["pagecount"], item["progress"]
-    tank = item["arcid"].startswith("TANK_")
+def _card(item: ArchiveItem | TankItem) -> dict[str, Any]:
+    """An item of the grid: what the card shows (library.js mirrors it from the API JSON)."""
+    pages, progress = item.pagecount, item.progress
+    tank = isinstance(item, TankItem)
     return {
-        **item,
+        "arcid": item.arcid,
+        "title": item.title,
+        "isnew": item.isnew,
+        "pagecount": pages,
+        "progress": progress,
+        "archive_count": item.archive_count if isinstance(item, TankItem) else 0,
         "is_tank": tank,
-        "cover_url": f"/api/{'tankoubons' if tank else 'archives'}/{item['arcid']}/thumbnail",
+        "cover_url": f"/api/{'tankoubons' if tank else 'archives'}/{item.arcid}/thumbnail",
         "read_percent": min(round(100 * progress / pages), 100) if pages and progress else 0,
     }
 

@@ -8,8 +8,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from archives.config import get_config
-from archives.selectors import archive_detail_json
-from archives.tankoubons import tank_full
+from archives.selectors import archive_detail
+from archives.tankoubons import tank_detail
 from archives.tankoubons import tank_get
 from reader.access import is_member
 from reader.access import public_page
@@ -28,7 +28,7 @@ def reader(request: HttpRequest) -> HttpResponse:
     item_id = request.GET.get("id", "").strip()
     if item_id.startswith("TANK_"):
         return _tankoubon(request, item_id)
-    archive = archive_detail_json(item_id) if len(item_id) == 40 else None
+    archive = archive_detail(item_id) if len(item_id) == 40 else None
     if archive is None:
         return render(request, "reader/not_found.html", {"item_id": item_id}, status=404)
     config = get_config()
@@ -39,12 +39,12 @@ def reader(request: HttpRequest) -> HttpResponse:
             "archive": archive,
             "member": is_member(request),
             "reader_data": {
-                "id": archive["arcid"],
-                "title": archive["title"],
-                "pagecount": archive["pagecount"],
-                "progress": archive["progress"],
-                "isnew": archive["isnew"],
-                "toc": archive["toc"],
+                "id": archive.arcid,
+                "title": archive.title,
+                "pagecount": archive.pagecount,
+                "progress": archive.progress,
+                "isnew": archive.isnew,
+                "toc": archive.toc,
                 "startPage": _start_page(request),
                 # The same values /api/info sends as server_tracks_progress and
                 # authenticated_progress, and whether this visitor counts as authenticated.
@@ -60,8 +60,11 @@ def _tankoubon(request: HttpRequest, tank_id: str) -> HttpResponse:
     tank = tank_get(tank_id=tank_id)
     if tank is None:
         return render(request, "reader/not_found.html", {"item_id": tank_id}, status=404)
-    result, _, _ = tank_full(tank=tank, page=-1, pagesize=0)
-    members = result["full_data"]
+    # What the page shows of each member, in the tank's order.
+    members = [
+        {"arcid": m.arcid, "title": m.title, "pagecount": m.pagecount, "progress": m.progress}
+        for m in tank_detail(tank=tank, page=-1, pagesize=0).archives
+    ]
     # Continue with the first member not read to the end, else start over.
     resume = next((m for m in members if m["progress"] < m["pagecount"]), members[0] if members else None)
-    return render(request, "reader/tankoubon.html", {"tank": result, "members": members, "resume": resume})
+    return render(request, "reader/tankoubon.html", {"tank": tank, "members": members, "resume": resume})

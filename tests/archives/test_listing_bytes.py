@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from archives.api.presenters import archive_json
+from archives.api.presenters import archive_list_chunks
 from archives.api.render import dumps
 from archives.models import Archive
 from archives.models import ReadingState
-from archives.selectors import archive_json
-from archives.selectors import archive_list_chunks
 from archives.selectors import archive_rows
 from tests.library import make_archive
 

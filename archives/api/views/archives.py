@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from archives import selectors
 from archives import services
 from archives.api import params
+from archives.api import presenters
 from archives.api.base import ApiView
 from archives.api.errors import ApiError
 from archives.api.ranges import ranged_file_response
@@ -36,7 +37,7 @@ class ArchiveListView(ApiView):
         # BytesIO grows one buffer and hands it over without a copy, where b"".join would
         # hold every piece and the joined body at once (twice the memory at the end).
         body = io.BytesIO()
-        for chunk in selectors.archive_list_chunks():
+        for chunk in presenters.archive_list_chunks():
             body.write(chunk)
         return HttpResponse(body.getvalue(), content_type="application/json;charset=UTF-8")
 
@@ -53,7 +54,7 @@ class _MetadataGet(ApiView):
             services.archive_get(arcid=arcid)
         except ArchiveNotFound:
             return unknown_archive("metadata")
-        data = selectors.archive_detail_json(arcid)
+        data = presenters.archive_detail_json(arcid)
         if data is None:
             return unknown_archive("metadata")
         return json_response(data)

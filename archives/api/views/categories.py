@@ -9,6 +9,7 @@ from rest_framework.request import Request
 
 from archives import categories
 from archives.api import params
+from archives.api import presenters
 from archives.api.base import ApiView
 from archives.api.render import json_response
 from archives.api.responses import envelope
@@ -27,7 +28,7 @@ class CategoryListView(ApiView):
     operations = {"GET": "get_category_list", "PUT": "create_category"}
 
     def get(self, request: Request) -> HttpResponse:
-        return json_response(categories.category_list_json())
+        return json_response(presenters.category_list_json())
 
     def put(self, request: Request) -> HttpResponse:
         name = params.raw_param(request, "name") or ""
@@ -43,7 +44,7 @@ class CategoryView(ApiView):
     operations = {"GET": "get_category", "PUT": "update_category", "DELETE": "delete_category"}
 
     def get(self, request: Request, id: str) -> HttpResponse:
-        data = categories.category_detail_json(id)
+        data = presenters.category_detail_json(id)
         if data is None:
             return envelope("get_category", error="The given category does not exist.")
         return json_response(data)
@@ -125,4 +126,4 @@ class ArchiveCategoriesView(ApiView):
 
     def get(self, request: Request, id: str) -> HttpResponse:
         item = id if id.startswith("TANK_") and len(id) == 15 else self.arcid(id)
-        return plain("find_arc_categories", categories=categories.categories_of_json(item))
+        return plain("find_arc_categories", categories=presenters.categories_of_json(item))

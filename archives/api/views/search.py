@@ -9,13 +9,13 @@ from rest_framework.request import Request
 
 from archives.api import params
 from archives.api.base import ApiView
+from archives.api.presenters import items_json
 from archives.api.render import json_response
 from archives.api.responses import envelope
 from archives.config import get_config
 from archives.search.cache import invalidate_search_cache
 from archives.search.parser import parse_filter
 from archives.search.query import SearchParams
-from archives.search.selectors import items_json
 from archives.search.selectors import random_page
 from archives.search.selectors import search_page
 

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 
 from archives import tankoubons
 from archives.api import params
+from archives.api import presenters
 from archives.api.base import ApiView
 from archives.api.render import json_response
 from archives.api.responses import envelope
@@ -26,7 +27,8 @@ class TankListView(ApiView):
 
     def get(self, request: Request) -> HttpResponse:
         page = params.integer(request, "page", default=0) or 0
-        result, total = tankoubons.tank_list(page=page, pagesize=get_config().archives_per_page)
+        tanks, total = tankoubons.tank_list(page=page, pagesize=get_config().archives_per_page)
+        result = presenters.tank_list_json(tanks)
         # LANraragi's `filtered` here is the number of tanks, not of the page.
         return json_response({"result": result, "total": total, "filtered": total})
 
@@ -83,7 +85,7 @@ class TankView(ApiView):
         tank = tankoubons.tank_get(tank_id=id)
         if tank is None:
             return envelope("get_tankoubon", error=NOT_FOUND)
-        return json_response(tankoubons.tank_object(tank, tankoubons.tank_member_ids(tank.pk)))
+        return json_response(presenters.tank_object(tank, tankoubons.tank_member_ids(tank.pk)))
 
     def put(self, request: Request, id: str) -> HttpResponse:
         body = _json_body(request)
@@ -109,9 +111,10 @@ class TankFullView(ApiView):
         if tank is None:
             return envelope("get_tankoubon", error=NOT_FOUND)
         page = params.integer(request, "page", default=-1)
-        result, total, shown = tankoubons.tank_full(
+        detail = tankoubons.tank_detail(
             tank=tank, page=-1 if page is None else page, pagesize=get_config().archives_per_page
         )
+        result, total, shown = presenters.tank_full(detail)
         return json_response({"result": result, "total": total, "filtered": shown})
 
 
