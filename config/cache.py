@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +32,8 @@ from urllib.parse import urlsplit
 import redis.exceptions
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
+
+from config.outage import Breaker
 
 logger = logging.getLogger(__name__)
 
@@ -44,60 +45,6 @@ DEFAULT_OUTAGE_PAUSE = 5.0
 _MISSING = object()
 
 
-class Breaker:
-    """The state of one Redis server as this process sees it: up, or down since when."""
-
-    def __init__(self, name: str, pause: float) -> None:
-        self.name = name
-        self.pause = pause
-        self._lock = threading.Lock()
-        self._down_since: float | None = None
-        self._retry_at = 0.0
-
-    @property
-    def down(self) -> bool:
-        return self._down_since is not None
-
-    def allow(self) -> bool:
-        """Whether to call Redis now: always while it is up, once per pause while it is down."""
-        if self._down_since is None:
-            return True  # the common case takes no lock
-        with self._lock:
-            if self._down_since is None:
-                return True
-            now = time.monotonic()
-            if now < self._retry_at:
-                return False
-            # This caller probes; every other one keeps skipping until it is done.
-            self._retry_at = now + self.pause
-            return True
-
-    def failed(self, exc: Exception) -> None:
-        with self._lock:
-            now = time.monotonic()
-            self._retry_at = now + self.pause
-            if self._down_since is not None:
-                return
-            self._down_since = now
-        logger.warning(
-            "The Redis cache at %s is unreachable (%s: %s); running without a cache and trying again every %g s.",
-            self.name,
-            type(exc).__name__,
-            exc,
-            self.pause,
-        )
-
-    def succeeded(self) -> None:
-        if self._down_since is None:
-            return
-        with self._lock:
-            if self._down_since is None:
-                return
-            outage = time.monotonic() - self._down_since
-            self._down_since = None
-        logger.info("The Redis cache at %s is back after %.1f s; caching again.", self.name, outage)
-
-
 _breakers: dict[tuple[tuple[str, ...], float], Breaker] = {}
 _breakers_lock = threading.Lock()
 
@@ -107,7 +54,13 @@ def breaker_for(servers: list[str], pause: float) -> Breaker:
     key = (tuple(servers), pause)
     with _breakers_lock:
         if key not in _breakers:
-            _breakers[key] = Breaker(", ".join(_display(url) for url in servers), pause)
+            _breakers[key] = Breaker(
+                f"The Redis cache at {', '.join(_display(url) for url in servers)}",
+                pause,
+                log=logger,
+                while_down="running without a cache",
+                when_back="caching again",
+            )
         return _breakers[key]
 
 

@@ -24,7 +24,6 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError
-from django.db import close_old_connections
 from django.db import connection
 
 from jobs import services
@@ -71,15 +70,12 @@ class JobTask(Task[..., Any]):
         try:
             retval = self.run(*args, **kwargs)
         except self.permanent_errors as exc:
-            stop.set()
             logger.info("Job %s (%s) has nothing to do: %s", claim.pk, self.name, exc)
             services.job_record_finished(claim, {"success": 0, "note": str(exc) or type(exc).__name__})
             return None
         except Exception as exc:
-            stop.set()
             if isinstance(exc, DatabaseError):
-                close_old_connections()
-                connection.close()
+                connection.close()  # the run's connection may be dead; recording opens a new one
             retryable = not eager and not isinstance(exc, SoftTimeLimitExceeded)
             if retryable and services.job_record_retry(claim, reason=f"{type(exc).__name__}: {exc}"):
                 logger.warning(
@@ -88,7 +84,8 @@ class JobTask(Task[..., Any]):
                 return None
             services.job_record_failed(claim, f"{type(exc).__name__}: {exc}")
             raise
-        stop.set()
+        finally:
+            stop.set()
         result = retval if isinstance(retval, dict) or retval is None else {"value": retval}
         services.job_record_finished(claim, result)
         return retval

@@ -10,7 +10,8 @@ rows atomically (jobs.base.JobTask), so a message delivered twice runs once.
 from __future__ import annotations
 
 import logging
-import threading
+import os
+import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,43 +23,27 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config.outage import Breaker
 from jobs.models import Job
 from jobs.models import JobState
 
 logger = logging.getLogger(__name__)
 
 LOST_MESSAGE = "The worker running this job stopped before it finished (killed, crashed or restarted)."
-# A message handed to the broker HONDANA_JOB_REPUBLISH_AFTER seconds ago whose job
-# has not started, while the queue is empty, was lost with the broker (a restart
-# without persistence) or with a worker that had prefetched it: it is sent again.
 # A row committed this long ago that was never published (the broker was down, or
 # the process died between commit and publish) is published by the sweep.
 UNPUBLISHED_GRACE = timedelta(seconds=5)
 
 
-class _Outage:
-    """Logs a broker outage once when it starts and once when it ends, not per job."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.down = False
-
-    def failed(self, exc: BaseException) -> None:
-        with self._lock:
-            first, self.down = not self.down, True
-        if first:
-            logger.warning(
-                "The job broker cannot be reached (%s: %s); jobs wait in the database", type(exc).__name__, exc
-            )
-
-    def ok(self) -> None:
-        with self._lock:
-            was, self.down = self.down, False
-        if was:
-            logger.info("The job broker is back; waiting jobs are being sent")
-
-
-_outage = _Outage()
+# Publishing skips a broker that just failed for a few seconds instead of paying a
+# failed connection per job; the skipped jobs wait in the database for the sweep.
+_broker = Breaker(
+    "The job broker",
+    5.0,
+    log=logger,
+    while_down="keeping jobs in the database",
+    when_back="publishing jobs again",
+)
 
 
 def _send(job: Job, *, countdown: float | None = None) -> None:
@@ -83,12 +68,14 @@ def job_publish(job: Job, *, countdown: float | None = None) -> bool:
     if app.conf.task_always_eager:
         _send(job)
         return True
+    if not _broker.allow():
+        return False
     try:
         _send(job, countdown=countdown)
     except Exception as exc:  # any broker or network failure: the row waits for the sweep
-        _outage.failed(exc)
+        _broker.failed(exc)
         return False
-    _outage.ok()
+    _broker.succeeded()
     Job.objects.filter(pk=job.pk, state=JobState.INACTIVE).update(published=timezone.now())
     return True
 
@@ -105,7 +92,9 @@ def job_enqueue(
 
     With `dedupe_key`, an unfinished job with the same key is returned instead of
     queueing a second one (LANraragi reuses a running page-thumbnail job the same way);
-    if that job's message never reached the broker, or went missing, it is sent again.
+    if that job's message never reached the broker, it is sent now. One that reached
+    it and went missing is left to the sweep, which first checks the queue is empty:
+    clients poll such jobs, and a message per poll would swell a long backlog.
     """
     with transaction.atomic():
         if dedupe_key:
@@ -116,7 +105,7 @@ def job_enqueue(
                 .first()
             )
             if existing is not None:
-                if existing.state == JobState.INACTIVE and _due_for_republish(existing, timezone.now()):
+                if existing.state == JobState.INACTIVE and _never_sent(existing, timezone.now()):
                     transaction.on_commit(lambda: job_publish(existing), robust=True)
                 return existing
         job = Job.objects.create(
@@ -134,15 +123,17 @@ def job_enqueue(
     return job
 
 
-def _due_for_republish(job: Job, now: datetime) -> bool:
-    if job.delayed is not None and job.delayed > now:
-        return False
-    if job.published is None:
-        return job.created < now - UNPUBLISHED_GRACE
-    return job.published < now - _republish_after()
+def _never_sent(job: Job, now: datetime) -> bool:
+    """A waiting job whose message never reached the broker (jobs_republish_waiting's
+    first rule, for one row already loaded)."""
+    due = job.delayed is None or job.delayed <= now
+    return due and job.published is None and job.created < now - UNPUBLISHED_GRACE
 
 
 def _republish_after() -> timedelta:
+    """A job whose message reached the broker this long ago and that no worker took,
+    while the queue is empty, was lost with the broker (a restart without
+    persistence) or with a worker that had prefetched it."""
     return timedelta(seconds=settings.HONDANA_JOB_REPUBLISH_AFTER)
 
 
@@ -170,9 +161,6 @@ class Claim:
 
 
 def _worker_name() -> str:
-    import os
-    import socket
-
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -213,19 +201,26 @@ def job_record_retry(claim: Claim, *, reason: str) -> bool:
     """Put a failed run back in the queue if attempts remain (after a delay); False if none do."""
     if claim.retries + 1 >= claim.attempts:
         return False
-    delay = retry_delay(claim.retries)
+    notes = Job.objects.filter(pk=claim.pk).values_list("notes", flat=True).first() or {}
+    # If the row is no longer this run's (taken for lost meanwhile), the sweep queued it.
+    _back_to_queue(
+        claim.pk, claim.row(), retries=claim.retries, delay=retry_delay(claim.retries),
+        notes={**notes, "retry_reason": reason[:500]},
+    )  # fmt: skip
+    return True
+
+
+def _back_to_queue(pk: int, rows: Any, *, retries: int, delay: int = 0, **fields: Any) -> bool:
+    """Move job `pk`, whose run ended, back to waiting for run `retries + 1` in `delay`
+    seconds, and send it. `rows` is its row as long as that run holds it; False if
+    the run no longer did."""
     now = timezone.now()
-    job = Job.objects.filter(pk=claim.pk).first()
-    if job is None:
-        return True
-    notes = {**(job.notes or {}), "retry_reason": reason[:500]}
-    if not claim.row().update(
-        state=JobState.INACTIVE, retries=claim.retries + 1, retried=now, delayed=now + timedelta(seconds=delay),
-        heartbeat=None, published=None, notes=notes,
+    if not rows.update(
+        state=JobState.INACTIVE, retries=retries + 1, retried=now, delayed=now + timedelta(seconds=delay),
+        heartbeat=None, published=None, **fields,
     ):  # fmt: skip
-        return True  # taken for lost meanwhile and queued again by the sweep
-    job.refresh_from_db()
-    job_publish(job, countdown=delay)
+        return False
+    job_publish(Job.objects.get(pk=pk), countdown=delay or None)
     return True
 
 
@@ -291,13 +286,8 @@ def _requeue_lost(job: Job, *, why: str) -> bool:
     """Send a job whose run was lost back to the queue, or fail it if no attempts remain."""
     claim = Job.objects.filter(pk=job.pk, state=JobState.ACTIVE, retries=job.retries, heartbeat=job.heartbeat)
     if job.retries + 1 < job.attempts:
-        if claim.update(
-            state=JobState.INACTIVE, retries=job.retries + 1, retried=timezone.now(), delayed=timezone.now(),
-            heartbeat=None, published=None,
-        ):  # fmt: skip
+        if _back_to_queue(job.pk, claim, retries=job.retries):
             logger.warning("Job %s (%s) %s; queued again", job.pk, job.task, why)
-            job.refresh_from_db()
-            job_publish(job)
             return True
     elif claim.update(
         state=JobState.FAILED, finished=timezone.now(), heartbeat=None, result={"errors": [LOST_MESSAGE]}
