@@ -26,6 +26,7 @@ from django.db.models import Sum
 
 from archives.config import get_config
 from archives.fileslice import FileSlice
+from archives.liveness import StillThere
 from archives.models import Archive
 from archives.models import PageCacheEntry
 from archives.storage import pagecache_dir
@@ -117,18 +118,12 @@ def pagecache_fill(
     names = reading.page_list(archive=archive)
     index = {name: i for i, name in enumerate(names)}
     stored = {"pages": 0, "bytes": 0}
-    checked = {"at": time.monotonic(), "gone": False}
+    alive = StillThere(live, lambda: _FillAbandoned(arcid), every=ALIVE_EVERY)
     if progress is not None:
         progress.note(total_pages=len(names), id=arcid)
 
     def on_member(name: str, data: bytes | None) -> None:
-        # Formats may swallow an error from here and go on with the next member:
-        # once gone, every later call raises again.
-        if checked["gone"] or time.monotonic() - checked["at"] >= ALIVE_EVERY:
-            checked["at"] = time.monotonic()
-            if checked["gone"] or not live.exists():
-                checked["gone"] = True
-                raise _FillAbandoned(arcid)
+        alive.check()
         if data is None:
             logger.warning("Page %r of %s could not be read; it stays uncached", name, arcid)
         else:

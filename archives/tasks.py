@@ -281,11 +281,12 @@ def download_enqueue(*, url: str, catid: str | None) -> Job:
 
 
 def _spool_sweeper() -> None:
+    from archives.uploads import SPOOL_SWEEP_EVERY
     from archives.uploads import spool_sweep_now_and_then
 
     while True:
         spool_sweep_now_and_then()
-        time.sleep(60)
+        time.sleep(SPOOL_SWEEP_EVERY)
 
 
 _spool_sweeper_started = threading.Event()

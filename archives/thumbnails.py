@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from collections import deque
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ from archives import images
 from archives import reading
 from archives.config import get_config
 from archives.exceptions import ArchiveNotFound
+from archives.liveness import StillThere
 from archives.models import Archive
 from archives.storage import absolute_path
 from archives.storage import save_atomic
@@ -225,21 +225,6 @@ class _RenderPipeline:
             self.storage.delete(key)
 
 
-class _StillThere:
-    """Whether the archive a long job works on is still in the library, asked at most once a second."""
-
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
-        self._last = time.monotonic()
-
-    def check(self) -> None:
-        if time.monotonic() - self._last < 1.0:
-            return
-        self._last = time.monotonic()
-        if not Archive.objects.filter(pk=self.archive.pk, missing=False, file=self.archive.file).exists():
-            raise ArchiveNotFound(self.archive.pk)
-
-
 def page_thumbnails_make(
     *, arcid: str, force: bool = False, progress: Any = None, skip: set[int] | frozenset[int] = frozenset()
 ) -> dict[str, Any]:
@@ -267,7 +252,10 @@ def page_thumbnails_make(
     if not todo:
         return {"success": 1, "errors": []}
     pipeline = _RenderPipeline(arcid, progress=progress)
-    still_there = _StillThere(archive)
+    # Deleted while its thumbnails are being made: stop, and leave nothing of it.
+    still_there = StillThere(
+        Archive.objects.filter(pk=arcid, missing=False, file=archive.file), lambda: ArchiveNotFound(arcid)
+    )
     try:
         if info.random_access:
             with reading.open_reader(archive, cached=False) as reader:

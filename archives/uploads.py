@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -78,14 +77,15 @@ EMPTY_ID = hashlib.sha1(b"").hexdigest()
 # An upload or download writes its spool file continuously; one untouched this long
 # belongs to a request or job that was killed (its file is never deleted otherwise).
 SPOOL_MAX_AGE = 3600.0
+SPOOL_SWEEP_EVERY = 600.0  # seconds between one process's sweeps
 _last_sweep = 0.0
 
 
 def spool_sweep(*, max_age: float = SPOOL_MAX_AGE) -> int:
     """Delete spool files left by interrupted uploads and downloads; return how many."""
-    folder = Path(settings.FILE_UPLOAD_TEMP_DIR or tempfile.gettempdir())
     if not settings.FILE_UPLOAD_TEMP_DIR:
         return 0  # the system's temp folder is not ours to sweep
+    folder = Path(settings.FILE_UPLOAD_TEMP_DIR)
     cutoff = time.time() - max_age
     removed = 0
     try:
@@ -104,12 +104,12 @@ def spool_sweep(*, max_age: float = SPOOL_MAX_AGE) -> int:
     return removed
 
 
-def spool_sweep_now_and_then(*, every: float = 600.0) -> None:
-    """Sweep the spool at most once per `every` seconds in this process (web processes
-    call it as uploads start, since they may run on machines without a worker)."""
+def spool_sweep_now_and_then() -> None:
+    """Sweep the spool at most once per SPOOL_SWEEP_EVERY seconds in this process (web
+    processes call it as uploads start, since they may run on machines without a worker)."""
     global _last_sweep
     now = time.monotonic()
-    if now - _last_sweep < every:
+    if now - _last_sweep < SPOOL_SWEEP_EVERY:
         return
     _last_sweep = now
     try:
